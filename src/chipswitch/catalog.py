@@ -1,0 +1,136 @@
+"""The catalog: chips, priced offerings, model shapes and the source registry.
+
+Sources of entries, later ones overriding earlier ones by id:
+1. the files shipped in `chipswitch/data/`;
+2. each directory in the `CHIPSWITCH_CATALOG` environment variable (os.pathsep-separated);
+3. each directory passed explicitly (the CLI's `--catalog DIR`).
+
+A directory may hold `chips/*.yaml`, `offerings/*.yaml`, `models/*.yaml` and `sources.yaml`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from chipswitch._yaml import load_model, read_yaml
+from chipswitch.errors import CatalogFileError, UnknownNameError
+from chipswitch.hardware.files import ChipFile, OfferingFile, SourceFile
+from chipswitch.hardware.spec import Chip, Offering
+from chipswitch.model.shape import ModelShape
+
+DATA_DIR = Path(__file__).parent / "data"
+ENV_VAR = "CHIPSWITCH_CATALOG"
+
+
+@dataclass
+class Catalog:
+    chips: dict[str, Chip] = field(default_factory=dict)
+    offerings: dict[str, Offering] = field(default_factory=dict)
+    models: dict[str, ModelShape] = field(default_factory=dict)
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+    origin: dict[str, Path] = field(default_factory=dict)
+
+    # -- lookups ---------------------------------------------------------------------------
+    def chip(self, name: str) -> Chip:
+        """Chip by id or alias (case-insensitive); unknown names raise with suggestions."""
+        return _lookup("chip", name, self.chips, lambda c: c.aliases)
+
+    def model(self, name: str) -> ModelShape:
+        return _lookup("model", name, self.models, lambda m: tuple(m.aliases))
+
+    def offering(self, name: str) -> Offering:
+        return _lookup("offering", name, self.offerings, lambda o: ())
+
+    def offerings_for(self, chip_id: str) -> list[Offering]:
+        return [o for o in self.offerings.values() if o.chip == chip_id]
+
+    # -- loading ---------------------------------------------------------------------------
+    def add_dir(self, root: Path) -> None:
+        """Load every catalog file under `root`, overriding entries with the same id."""
+        if not root.is_dir():
+            raise CatalogFileError(str(root), ["catalog directory does not exist"])
+        src = root / "sources.yaml"
+        if src.exists():
+            raw = read_yaml(src) or {}
+            if not isinstance(raw, dict):
+                raise CatalogFileError(str(src), ["expected a mapping of source id -> entry"])
+            for key, entry in raw.items():
+                try:
+                    self.sources[str(key)] = SourceFile.model_validate(entry)
+                except Exception as exc:  # pydantic.ValidationError
+                    raise CatalogFileError(str(src), [f"{key}: {exc}"]) from None
+        for path in sorted((root / "chips").glob("*.yaml")):
+            cf = load_model(path, ChipFile)
+            try:
+                chip = Chip.from_file(cf)
+            except ValueError as exc:
+                raise CatalogFileError(str(path), [str(exc)]) from None
+            self.chips[chip.id] = chip
+            self.origin[f"chip:{chip.id}"] = path
+        for path in sorted((root / "offerings").glob("*.yaml")):
+            of = load_model(path, OfferingFile)
+            try:
+                off = Offering.from_file(of)
+            except ValueError as exc:
+                raise CatalogFileError(str(path), [str(exc)]) from None
+            self.offerings[off.id] = off
+            self.origin[f"offering:{off.id}"] = path
+        for path in sorted((root / "models").glob("*.yaml")):
+            shape = load_model(path, ModelShape)
+            self.models[shape.id] = shape
+            self.origin[f"model:{shape.id}"] = path
+
+    def check_references(self) -> None:
+        """Every source id cited exists; every offering names a known chip."""
+        for chip in self.chips.values():
+            missing = [s for s in chip.sources if s not in self.sources]
+            if missing:
+                path = self.origin.get(f"chip:{chip.id}", chip.id)
+                raise CatalogFileError(str(path), [f"unknown source ids: {', '.join(missing)}"])
+        for off in self.offerings.values():
+            path = self.origin.get(f"offering:{off.id}", off.id)
+            if off.chip not in self.chips:
+                err = UnknownNameError("chip", off.chip, self.chips)
+                raise CatalogFileError(str(path), [f"chip: {err}"])
+            missing = sorted({s for p in off.prices for s in p.sources if s not in self.sources})
+            if missing:
+                raise CatalogFileError(str(path), [f"unknown source ids: {', '.join(missing)}"])
+
+
+def _lookup(kind, name, table, aliases):  # type: ignore[no-untyped-def]
+    key = name.strip().lower()
+    if key in table:
+        return table[key]
+    for item in table.values():
+        if key in (a.lower() for a in aliases(item)):
+            return item
+    names: list[str] = list(table)
+    for item in table.values():
+        names.extend(aliases(item))
+    raise UnknownNameError(kind, name, names)
+
+
+def catalog_dirs(extra: Iterable[str | Path] = ()) -> list[Path]:
+    dirs = [DATA_DIR]
+    env = os.environ.get(ENV_VAR, "")
+    dirs += [Path(p) for p in env.split(os.pathsep) if p]
+    dirs += [Path(p) for p in extra]
+    return dirs
+
+
+def load_catalog(extra_dirs: Sequence[str | Path] = ()) -> Catalog:
+    """Load the shipped catalog, then `CHIPSWITCH_CATALOG` dirs, then `extra_dirs`."""
+    return _load(tuple(str(p) for p in catalog_dirs(extra_dirs)))
+
+
+@lru_cache(maxsize=8)
+def _load(dirs: tuple[str, ...]) -> Catalog:
+    cat = Catalog()
+    for d in dirs:
+        cat.add_dir(Path(d))
+    cat.check_references()
+    return cat

@@ -1,0 +1,128 @@
+"""Schemas of the catalog files, exactly as written on disk (units in the keys).
+
+Units are converted to SI once, in `chipswitch.hardware.spec`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from chipswitch._schema import Confidence, Sourced, StrictModel
+
+Vendor = Literal["nvidia", "aws", "google", "amd", "intel"]
+Direction = Literal["bidirectional_total", "per_direction", "unstated"]
+
+
+class InterconnectFile(StrictModel):
+    """Scale-up link of one chip (NVLink, NeuronLink, ICI, Infinity Fabric, RoCE)."""
+
+    name: str
+    bandwidth_gb_per_s: float | None = Field(ge=0)
+    direction: Direction
+    source: list[str]
+    note: str | None = None
+    confidence: Confidence | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> InterconnectFile:
+        if self.bandwidth_gb_per_s is None and not self.note:
+            raise ValueError("an unset bandwidth needs a note saying why")
+        return self
+
+
+class ChipFile(StrictModel):
+    """One accelerator. Peak FLOP/s are dense (no 2:4 sparsity) unless a key says otherwise."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    name: str
+    vendor: Vendor
+    family: str = Field(description="calibration family, e.g. nvidia-hopper")
+    kind: Literal["training", "inference"] = "training"
+    aliases: list[str] = []
+    release_year: Sourced[int]
+    peak_bf16_dense_tflops: Sourced[float]
+    peak_fp16_dense_tflops: Sourced[float] | None = None
+    peak_fp8_dense_tflops: Sourced[float]
+    peak_fp32_tflops: Sourced[float] | None = None
+    hbm_capacity_gb: Sourced[float] | None = None
+    hbm_capacity_gib: Sourced[float] | None = None
+    hbm_bandwidth_tb_per_s: Sourced[float]
+    tdp_w: Sourced[float]
+    scale_up: InterconnectFile
+    scale_up_domain_chips: Sourced[int]
+    chips_per_node: Sourced[int]
+    scale_out_per_node_gbit_per_s: Sourced[float]
+    neuroncores_per_chip: Sourced[int] | None = None
+    on_chip_memory: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_capacity(self) -> ChipFile:
+        if (self.hbm_capacity_gb is None) == (self.hbm_capacity_gib is None):
+            raise ValueError("give exactly one of hbm_capacity_gb (10^9) or hbm_capacity_gib (2^30)")
+        if self.vendor == "aws" and self.neuroncores_per_chip is None:
+            raise ValueError("Trainium/Inferentia chips need neuroncores_per_chip")
+        return self
+
+
+PriceType = Literal[
+    "on_demand",
+    "spot",
+    "capacity_block",
+    "reserved_1yr",
+    "reserved_3yr",
+    "reserved_1yr_standard_no_upfront",
+    "cud_1yr",
+    "cud_3yr",
+]
+
+
+class PriceFile(StrictModel):
+    """One published price. Exactly one of per-instance-hour or per-chip-hour is given."""
+
+    type: PriceType
+    usd_per_instance_hour: float | None = Field(default=None, gt=0)
+    usd_per_chip_hour: float | None = Field(default=None, gt=0)
+    region: str | None = None
+    date: str | None = None
+    source: list[str]
+    note: str | None = None
+    confidence: Confidence | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> PriceFile:
+        given = [v for v in (self.usd_per_instance_hour, self.usd_per_chip_hour) if v is not None]
+        if len(given) > 1:
+            raise ValueError("give usd_per_instance_hour or usd_per_chip_hour, not both")
+        if given and not self.date:
+            raise ValueError("a price needs the date it was observed")
+        if given and not self.source:
+            raise ValueError("a price needs a source")
+        if not given and not self.note:
+            raise ValueError("an unpublished price needs a note saying why it is unset")
+        return self
+
+
+class OfferingFile(StrictModel):
+    """A priced cloud offering: an instance type, or a per-chip-hour product (TPU)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    name: str
+    cloud: Literal["aws", "gcp", "azure", "other"]
+    chip: str
+    chips_per_instance: Sourced[int]
+    network_gbit_per_s: Sourced[float] | None = None
+    prices: list[PriceFile] = Field(min_length=1)
+    note: str | None = None
+
+
+class SourceFile(StrictModel):
+    """One entry of the source registry (`sources.yaml`)."""
+
+    title: str
+    url: str | None = None
+    repo: str | None = None
+    type: str | None = None
+    note: str | None = None
