@@ -3,7 +3,8 @@
 Counting follows the layer definitions of the public reference implementations
 (Megatron-LM GPT, HF Llama/Mixtral/Qwen3-MoE, DeepSeek-V3 `modeling_deepseek.py`, HF BERT):
 a linear map d_in -> d_out has d_in*d_out weights (+ d_out biases when `bias`); LayerNorm has
-a scale and a shift per channel, RMSNorm a scale only.
+a scale and a shift per channel (scale only with `norm_bias: false`), RMSNorm a scale only.
+Per-head q/k norms (`qk_norm`) count under `norms`; MLA's low-rank norms under `attention`.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class ParamCounts:
 
 
 def _norm(m: ModelShape, width: int) -> int:
-    return width * (2 if m.norm == "layernorm" else 1)
+    """One norm over `width` channels: a scale, plus a shift for LayerNorm with `norm_bias`."""
+    return width * (2 if m.norm == "layernorm" and m.norm_bias else 1)
 
 
 def _linear(m: ModelShape, d_in: int, d_out: int) -> int:
@@ -126,8 +128,10 @@ def count_params(m: ModelShape) -> ParamCounts:
             width = e.shared_expert_ffn_hidden or e.expert_ffn_hidden
             shared = m.moe_layers * e.shared_experts * ffn_params(m, width)
         router = m.moe_layers * (h * e.experts + (e.experts if e.router_bias else 0))
-    per_layer_norms = 1 if m.parallel_block else 2
+    per_layer_norms = m.parallel_norms if m.parallel_block else 2
     norms = m.layers * per_layer_norms * _norm(m, h)
+    if m.qk_norm:
+        norms += m.layers * 2 * _norm(m, m.head_dim)  # Qwen3 q_norm and k_norm per layer
     if m.kind == "decoder":
         norms += _norm(m, h)  # final norm
     head = 0 if m.tied_embeddings else m.vocab * h

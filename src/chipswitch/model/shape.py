@@ -42,10 +42,18 @@ class MLASpec(StrictModel):
 
 
 class Reference(StrictModel):
-    """Publicly stated parameter counts, to check our counting against."""
+    """Publicly stated parameter counts, to check our counting against.
+
+    Counts are in parameters (not billions): "46.7B" is written `46.7e9`. Where the source
+    rounds (a headline "37B"), `rounded_to` is the unit of its last digit (`1e9`), so the
+    statement means "somewhere in params +/- rounded_to/2"; leave it unset for exact counts.
+    """
 
     params_total: float = Field(gt=0)
     params_active: float | None = Field(default=None, gt=0)
+    rounded_to: float | None = Field(
+        default=None, gt=0, description="unit of the stated figures' last digit, in parameters"
+    )
     source: str
     note: str | None = None
 
@@ -56,12 +64,18 @@ class ModelShape(StrictModel):
     `head_dim` is explicit: attention widths are `heads*head_dim` and `kv_heads*head_dim`,
     not `hidden`. `ffn_hidden` is the dense FFN width (the gate and up projections each have
     this width when `gated`).
+
+    Norm details that only move parameter counts slightly still follow the public code:
+    `norm_bias: false` for MPT (llm-foundry `no_bias` strips LayerNorm shifts too),
+    `qk_norm` for Qwen3 (HF `Qwen3MoeAttention.q_norm/k_norm`, RMSNorm over head_dim), and
+    `parallel_norms: 2` for GPT-NeoX (HF `GPTNeoXLayer` keeps `input_layernorm` and
+    `post_attention_layernorm` with `use_parallel_residual`).
     """
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$")
     name: str
     family: str | None = None
-    aliases: list[str] = []
+    aliases: list[str] = Field(default_factory=list)
     kind: Literal["decoder", "encoder"] = "decoder"
     layers: int = Field(gt=0)
     hidden: int = Field(gt=0)
@@ -73,12 +87,24 @@ class ModelShape(StrictModel):
     gated_mlp: bool = Field(description="SwiGLU/GeGLU: three FFN matrices instead of two")
     activation: Literal["gelu", "relu", "squared_relu", "silu", "swiglu", "geglu"] = "gelu"
     norm: Literal["layernorm", "rmsnorm"] = "layernorm"
+    norm_bias: bool = Field(
+        default=True,
+        description="LayerNorm carries a shift; False for MPT's no_bias (ignored for RMSNorm)",
+    )
+    qk_norm: bool = Field(
+        default=False,
+        description="per-head norm of queries and keys over head_dim (Qwen3 q_norm/k_norm)",
+    )
     bias: bool = Field(default=False, description="linear layers carry biases")
     position: Literal["rope", "learned", "alibi", "none"] = "rope"
     max_position: int | None = Field(default=None, gt=0, description="learned positions only")
     token_types: int = Field(default=0, ge=0, description="segment embeddings (BERT)")
     tied_embeddings: bool = False
     parallel_block: bool = Field(default=False, description="attention and MLP side by side")
+    parallel_norms: Literal[1, 2] = Field(
+        default=1,
+        description="norms per parallel block: 1 shared (GPT-J, PaLM) or 2 (GPT-NeoX)",
+    )
     sliding_window: int | None = Field(default=None, gt=0)
     sliding_window_fraction: float = Field(default=0.0, ge=0, le=1)
     moe: MoESpec | None = None
@@ -91,11 +117,19 @@ class ModelShape(StrictModel):
     @model_validator(mode="after")
     def _check(self) -> ModelShape:
         if self.mla is None and self.heads % self.kv_heads:
-            raise ValueError(f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
+            raise ValueError(
+                f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})"
+            )
         if self.position == "learned" and self.max_position is None:
             raise ValueError("learned positions need max_position")
         if self.moe and self.moe.first_dense_layers > self.layers:
             raise ValueError("moe.first_dense_layers exceeds layers")
+        if self.parallel_norms != 1 and not self.parallel_block:
+            raise ValueError("parallel_norms applies only with parallel_block: true")
+        if self.qk_norm and self.mla is not None:
+            raise ValueError("qk_norm is not defined for MLA attention")
+        if self.moe is None and self.reference and self.reference.params_active is not None:
+            raise ValueError("reference.params_active is for MoE models; this model is dense")
         return self
 
     @property
