@@ -11,16 +11,19 @@ A directory may hold `chips/*.yaml`, `offerings/*.yaml`, `models/*.yaml` and `so
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from chipswitch._yaml import load_model, read_yaml
 from chipswitch.errors import CatalogFileError, UnknownNameError
 from chipswitch.hardware.files import ChipFile, OfferingFile, SourceFile
 from chipswitch.hardware.spec import Chip, Offering
 from chipswitch.model.shape import ModelShape
+
+T = TypeVar("T")
 
 DATA_DIR = Path(__file__).parent / "data"
 ENV_VAR = "CHIPSWITCH_CATALOG"
@@ -101,7 +104,9 @@ class Catalog:
                 raise CatalogFileError(str(path), [f"unknown source ids: {', '.join(missing)}"])
 
 
-def _lookup(kind, name, table, aliases):  # type: ignore[no-untyped-def]
+def _lookup(
+    kind: str, name: str, table: Mapping[str, T], aliases: Callable[[T], Iterable[str]]
+) -> T:
     key = name.strip().lower()
     if key in table:
         return table[key]

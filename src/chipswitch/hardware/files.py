@@ -40,7 +40,7 @@ class ChipFile(StrictModel):
     vendor: Vendor
     family: str = Field(description="calibration family, e.g. nvidia-hopper")
     kind: Literal["training", "inference"] = "training"
-    aliases: list[str] = []
+    aliases: list[str] = Field(default_factory=list)
     release_year: Sourced[int]
     peak_bf16_dense_tflops: Sourced[float]
     peak_fp16_dense_tflops: Sourced[float] | None = None
@@ -61,7 +61,9 @@ class ChipFile(StrictModel):
     @model_validator(mode="after")
     def _one_capacity(self) -> ChipFile:
         if (self.hbm_capacity_gb is None) == (self.hbm_capacity_gib is None):
-            raise ValueError("give exactly one of hbm_capacity_gb (10^9) or hbm_capacity_gib (2^30)")
+            raise ValueError(
+                "give exactly one of hbm_capacity_gb (10^9) or hbm_capacity_gib (2^30)"
+            )
         if self.vendor == "aws" and self.neuroncores_per_chip is None:
             raise ValueError("Trainium/Inferentia chips need neuroncores_per_chip")
         return self

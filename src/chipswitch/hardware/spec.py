@@ -163,7 +163,8 @@ class Offering:
             if not chosen:
                 types = sorted({p.type for p in known})
                 raise ValueError(
-                    f"offering {self.id} has no published '{type_}' price; it has: {', '.join(types)}"
+                    f"offering {self.id} has no published '{type_}' price; "
+                    f"it has: {', '.join(types)}"
                 )
         else:
             chosen = [p for p in known if p.type == "on_demand"] or known
@@ -188,7 +189,9 @@ class Offering:
             prices.append(
                 Price(
                     type=p.type,
-                    usd_per_chip_second=None if per_chip_hour is None else per_chip_hour / units.HOUR,
+                    usd_per_chip_second=None
+                    if per_chip_hour is None
+                    else per_chip_hour / units.HOUR,
                     region=p.region,
                     date=p.date,
                     sources=tuple(p.source),

@@ -3,4 +3,4 @@
 from chipswitch.model.params import ParamCounts, count_params
 from chipswitch.model.shape import MLASpec, ModelShape, MoESpec
 
-__all__ = ["MLASpec", "ModelShape", "MoESpec", "ParamCounts", "count_params"]
+__all__ = ["MLASpec", "MoESpec", "ModelShape", "ParamCounts", "count_params"]

@@ -1,0 +1,332 @@
+"""`chipswitch plan` and `chipswitch validate`: the performance engine from the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from chipswitch import units
+from chipswitch.cli.common import (
+    console,
+    err_console,
+    fmt_bytes,
+    get_catalog,
+    new_table,
+    print_json,
+    print_table,
+)
+from chipswitch.cost import TrainingCost, training_cost
+from chipswitch.errors import ChipswitchError
+from chipswitch.hardware.spec import Offering, Price
+from chipswitch.perf.efficiency import load_calibration
+from chipswitch.perf.workload import Workload
+from chipswitch.search import ParetoPoint, PlanResult, SearchResult, pareto, search
+from chipswitch.validate import ValidationReport, read_rows, validate_rows
+
+BREAKDOWN_TIME = (
+    ("compute_matmul", "matmul"),
+    ("compute_attention", "attention"),
+    ("compute_memory_bound", "memory-bound ops"),
+    ("compute_head", "LM head + loss"),
+    ("recompute", "recomputation"),
+    ("layer_overhead", "per-layer overhead"),
+    ("tp_exposed", "TP/SP comm (exposed)"),
+    ("ep_total", "EP all-to-all"),
+    ("cp_exposed", "CP ring (exposed)"),
+    ("pp_total", "PP send/recv"),
+    ("bubble", "pipeline bubble"),
+    ("dp_exposed", "DP/ZeRO comm (exposed)"),
+    ("optimizer", "optimizer step"),
+)
+BREAKDOWN_MEMORY = (
+    ("mem_weights", "weights"),
+    ("mem_gradients", "gradients"),
+    ("mem_optimizer", "optimizer states"),
+    ("mem_activations", "activations (in flight)"),
+    ("mem_logits", "logits"),
+    ("mem_buffers", "buffers + framework"),
+)
+
+
+def _price(off: Offering, spec: str | None) -> Price:
+    try:
+        return off.price(spec)
+    except ValueError as exc:
+        raise ChipswitchError(str(exc)) from None
+
+
+def _plan_json(r: PlanResult) -> dict[str, Any]:
+    b = r.breakdown
+    return {
+        "plan": {**r.plan.__dict__},
+        "description": r.plan.describe(),
+        "step_time_s": b["step_time"],
+        "tokens_per_s": b["tokens_per_s"],
+        "tokens_per_s_per_chip": b["tokens_per_s_per_chip"],
+        "tokens_per_s_per_chip_interval": list(r.interval),
+        "mfu": b["mfu"],
+        "mfu_causal": b["mfu_causal"],
+        "micro_batches": b["micro_batches"],
+        "memory_bytes": {k: b[k] for k, _ in BREAKDOWN_MEMORY} | {"total": b["mem_total"]},
+        "time_s": {k: b[k] for k, _ in BREAKDOWN_TIME}
+        | {"tp_total": b["tp_total"], "dp_total": b["dp_total"], "cp_total": b["cp_total"]},
+    }
+
+
+def _cost_json(c: TrainingCost) -> dict[str, Any]:
+    return {
+        "tokens": c.tokens,
+        "seconds": c.seconds,
+        "seconds_interval": list(c.seconds_interval),
+        "days": c.seconds / units.DAY,
+        "chip_hours": c.chip_seconds / units.HOUR,
+        "cost_usd": c.usd,
+        "cost_usd_interval": list(c.usd_interval) if c.usd_interval else None,
+        "price": None
+        if c.price is None
+        else {
+            "type": c.price.type,
+            "usd_per_chip_hour": c.price.usd_per_chip_hour,
+            "date": c.price.date,
+            "region": c.price.region,
+            "sources": list(c.price.sources),
+        },
+        "energy_joules": c.energy_joules,
+        "energy_kwh": None if c.energy_joules is None else c.energy_joules / units.KWH,
+        "energy_note": "accelerators at TDP for the whole run; host, network and cooling excluded",
+    }
+
+
+def _print_plans(r: SearchResult, cost: TrainingCost | None, front: list[ParetoPoint]) -> None:
+    w, sys = r.workload, r.system
+    console.print(
+        f"[bold]{w.model.name}[/] on [bold]{r.n_chips} x {r.chip.name}[/]: global batch "
+        f"{w.global_batch} x {w.seq_len} tokens, {w.precision}"
+    )
+    console.print(
+        f"{r.plans_evaluated:,} plans evaluated ({r.plans_feasible:,} fit in memory) in "
+        f"{r.seconds:.2f} s; calibration: {sys.eff.level} '{sys.eff.name}'"
+    )
+    for note in sys.assumptions:
+        err_console.print(f"[yellow]note:[/] {note}")
+    t = new_table("Best plans (for a fixed chip count, fastest = cheapest)")
+    for col in ("#", "plan", "step s", "tok/s/chip", "80% interval", "MFU", "MFU causal", "mem GB"):
+        t.add_column(col, justify="left" if col == "plan" else "right")
+    for i, p in enumerate(r.top, 1):
+        b = p.breakdown
+        t.add_row(
+            str(i),
+            p.plan.describe(),
+            f"{b['step_time']:.3f}",
+            f"{b['tokens_per_s_per_chip']:,.0f}",
+            f"{p.interval[0]:,.0f}-{p.interval[1]:,.0f}",
+            f"{b['mfu']:.1%}",
+            f"{b['mfu_causal']:.1%}",
+            f"{b['mem_total'] / 1e9:.1f}",
+        )
+    print_table(t)
+    best = r.best.breakdown
+    bt = new_table(f"Step time of the best plan ({best['step_time']:.3f} s)")
+    bt.add_column("term")
+    bt.add_column("s", justify="right")
+    bt.add_column("share", justify="right")
+    for key, label in BREAKDOWN_TIME:
+        if best[key] > 0:
+            bt.add_row(label, f"{best[key]:.4f}", f"{best[key] / best['step_time']:.1%}")
+    print_table(bt)
+    mt = new_table(
+        f"Memory per chip ({fmt_bytes(best['mem_total'])} of {fmt_bytes(sys.hbm_bytes)})"
+    )
+    mt.add_column("category")
+    mt.add_column("GB", justify="right")
+    for key, label in BREAKDOWN_MEMORY:
+        mt.add_row(label, f"{best[key] / 1e9:.2f}")
+    print_table(mt)
+    if cost is not None:
+        line = f"Training {cost.tokens:.3g} tokens: {cost.seconds / units.DAY:.1f} days " + (
+            f"({cost.seconds_interval[0] / units.DAY:.1f}-"
+            f"{cost.seconds_interval[1] / units.DAY:.1f})"
+        )
+        if cost.usd is not None and cost.usd_interval and cost.price:
+            line += (
+                f", ${cost.usd:,.0f} "
+                f"(${cost.usd_interval[0]:,.0f}-${cost.usd_interval[1]:,.0f}) at "
+                f"${cost.price.usd_per_chip_hour:.2f}/chip-h ({cost.price.type}, {cost.price.date})"
+            )
+        if cost.energy_joules is not None:
+            line += f", {cost.energy_joules / units.KWH / 1e3:,.0f} MWh at TDP"
+        console.print(line)
+    if front:
+        ft = new_table("Time vs cost across chip counts (Pareto front)")
+        for col in ("chips", "days", "cost $", "plan"):
+            ft.add_column(col, justify="left" if col == "plan" else "right")
+        for pt in front:
+            ft.add_row(
+                f"{pt.n_chips:,}",
+                f"{pt.train_seconds / units.DAY:.1f}",
+                "—" if pt.cost_usd is None else f"{pt.cost_usd:,.0f}",
+                pt.result.best.plan.describe(),
+            )
+        print_table(ft)
+
+
+def plan(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model id (chipswitch models list).")],
+    hardware: Annotated[
+        str, typer.Option("--hardware", "-H", help="Chip id (chipswitch hardware list).")
+    ],
+    chips: Annotated[int, typer.Option("--chips", "-n", min=1, help="Number of chips.")],
+    global_batch: Annotated[
+        int, typer.Option("--global-batch", "-b", min=1, help="Sequences per step.")
+    ],
+    seq: Annotated[int, typer.Option("--seq", "-s", min=1, help="Sequence length (tokens).")],
+    tokens: Annotated[
+        float | None, typer.Option("--tokens", "-t", min=1, help="Tokens to train (e.g. 15e12).")
+    ] = None,
+    price: Annotated[
+        str | None,
+        typer.Option("--price", help="Offering id, optionally ':type' (aws-p5:capacity_block)."),
+    ] = None,
+    precision: Annotated[str, typer.Option("--precision", help="bf16 or fp8 (GEMMs).")] = "bf16",
+    top: Annotated[int, typer.Option("--top", "-k", min=1, max=100, help="Plans to show.")] = 5,
+    pareto_front: Annotated[
+        bool,
+        typer.Option(
+            "--pareto/--no-pareto", help="With --tokens: best plan at 1/4x..4x the chips."
+        ),
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Search every valid parallel plan; show the best with step-time and memory breakdowns."""
+    if precision not in ("bf16", "fp8"):
+        raise ChipswitchError(f"precision must be bf16 or fp8, not '{precision}'")
+    prec: Literal["bf16", "fp8"] = "fp8" if precision == "fp8" else "bf16"
+    cat = get_catalog()
+    shape, chip = cat.model(model), cat.chip(hardware)
+    pr = None
+    if price:
+        off_id, _, ptype = price.partition(":")
+        off = cat.offering(off_id)
+        if off.chip != chip.id:
+            raise ChipswitchError(f"offering {off.id} rents {off.chip}, not {chip.id}")
+        pr = _price(off, ptype or None)
+    w = Workload(shape, global_batch, seq, prec)
+    result = search(w, chip, chips, catalog=cat, top=top)
+    cost = front = None
+    if tokens:
+        b = result.best
+        cost = training_cost(tokens, b.tokens_per_s_per_chip, b.interval, chips, chip, pr)
+        if pareto_front:
+            counts = sorted({max(1, int(chips * f)) for f in (0.25, 0.5, 1, 2, 4)})
+            front = pareto(
+                w, chip, counts, tokens, pr.usd_per_chip_second if pr else None, catalog=cat
+            )
+    if as_json:
+        print_json(
+            {
+                "model": shape.id,
+                "hardware": chip.id,
+                "chips": chips,
+                "global_batch": global_batch,
+                "seq_len": seq,
+                "precision": prec,
+                "plans_evaluated": result.plans_evaluated,
+                "plans_feasible": result.plans_feasible,
+                "seconds": result.seconds,
+                "calibration": {"level": result.system.eff.level, "name": result.system.eff.name},
+                "assumptions": list(result.system.assumptions),
+                "flop_convention": "mfu: 6N + 12*L*H*Q*T per token (PaLM, non-causal); mfu_causal: "
+                "attention term halved; N = matmul parameters per token incl. LM head; against the "
+                "dense peak of the GEMM precision; recomputation not counted",
+                "best": _plan_json(result.best),
+                "top": [_plan_json(p) for p in result.top],
+                "training": _cost_json(cost) if cost else None,
+                "pareto": [
+                    {
+                        "chips": p.n_chips,
+                        "seconds": p.train_seconds,
+                        "cost_usd": p.cost_usd,
+                        "plan": p.result.best.plan.describe(),
+                    }
+                    for p in (front or [])
+                ],
+            }
+        )
+        return
+    _print_plans(result, cost, front or [])
+
+
+def _print_validation(rep: ValidationReport) -> None:
+    t = new_table("Per row: predicted vs measured tokens/s per chip")
+    for col in ("id", "predicted", "measured", "error", "80% interval", "plan"):
+        t.add_column(col, justify="left" if col in ("id", "plan") else "right")
+    for r in rep.results:
+        style = "red" if abs(r.error) > 0.25 else None
+        t.add_row(
+            r.id,
+            f"{r.predicted:,.1f}",
+            f"{r.measured:,.1f}",
+            f"{r.error:+.1%}",
+            f"{r.interval[0]:,.0f}-{r.interval[1]:,.0f}",
+            r.plan,
+            style=style,
+        )
+    print_table(t)
+    s = rep.summary()
+    g = new_table("Errors (error = predicted/measured - 1)")
+    for col in ("group", "n", "median |err|", "p90 |err|", "mean signed", "in interval"):
+        g.add_column(col, justify="left" if col == "group" else "right")
+
+    def add(name: str, st: dict[str, Any]) -> None:
+        g.add_row(
+            name,
+            str(st["n"]),
+            f"{st['median_abs_error']:.1%}",
+            f"{st['p90_abs_error']:.1%}",
+            f"{st['mean_signed_error']:+.1%}",
+            f"{st['interval_coverage']:.0%}",
+        )
+
+    add("all", s["all"])
+    for k, st in s["by_accelerator"].items():
+        add(f"chip {k}", st)
+    for k, st in s["by_source"].items():
+        add(f"source {k[:48]}", st)
+    print_table(g)
+    if rep.skipped:
+        sk = new_table(f"Rows not modelled ({len(rep.skipped)})")
+        sk.add_column("id")
+        sk.add_column("reason")
+        for rid, why in rep.skipped:
+            sk.add_row(rid, why)
+        print_table(sk)
+
+
+def validate(
+    csv_file: Annotated[
+        Path, typer.Argument(help="CSV in the schema of shared/validation/public.csv.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Predict each usable row with its own plan; print per-row and grouped errors."""
+    cat = get_catalog()
+    rep = validate_rows(read_rows(csv_file), cat, load_calibration())
+    if not rep.results:
+        raise ChipswitchError(f"{csv_file}: no row could be modelled ({len(rep.skipped)} skipped)")
+    if as_json:
+        print_json(
+            {
+                "rows": [r.as_dict() for r in rep.results],
+                "skipped": [{"id": i, "reason": why} for i, why in rep.skipped],
+                "summary": rep.summary(),
+            }
+        )
+        return
+    _print_validation(rep)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan)
+    app.command("validate")(validate)

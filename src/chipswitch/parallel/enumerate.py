@@ -1,0 +1,115 @@
+"""Enumerate every valid parallel plan for a workload on N workers, as arrays.
+
+Validity (Megatron-LM argument checks; Narayanan et al. 2021 section 3):
+- tp <= the scale-up domain; tp divides the heads, and kv_heads divides tp or tp divides
+  kv_heads (KV heads replicated);
+- tp * pp * cp * dp = N;  pp * vp divides the layers;  interleaving (vp > 1) needs pp > 1
+  and a number of micro-batches that is a multiple of pp;
+- cp splits the sequence into 2*cp load-balanced chunks (seq divisible by 2*cp);
+- the global batch is dp * micro_batch * m for an integer m;
+- ep divides the experts and dp * cp (EP is carved out of the data/context ranks);
+- HSDP only matters for ZeRO-3 groups that leave a scale-up domain.
+The cartesian product of the candidate values is built with numpy and filtered by masks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from chipswitch.model.shape import ModelShape
+from chipswitch.parallel.plan import PlanArrays
+
+ZERO_STAGES = (0, 1, 2, 3)
+RECOMPUTE = (0, 1, 2)
+MAX_MICRO_BATCH = 64
+MAX_VP = 8
+
+
+def divisors(n: int) -> list[int]:
+    small = [d for d in range(1, int(n**0.5) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
+def powers_of_two(limit: int) -> list[int]:
+    out, v = [], 1
+    while v <= limit:
+        out.append(v)
+        v *= 2
+    return out
+
+
+def candidate_values(
+    model: ModelShape, workers: int, global_batch: int, seq: int, domain_workers: int | None = None
+) -> dict[str, list[int]]:
+    """Candidate degrees per axis. Tensor parallelism stays inside one scale-up domain
+    (its traffic is on the critical path of every layer; Narayanan et al. 2021, 3.3)."""
+    tp_max = min(workers, 128, domain_workers or workers)
+    tp = [
+        t
+        for t in powers_of_two(tp_max)
+        if model.heads % t == 0
+        and (model.kv_heads % t == 0 or t % model.kv_heads == 0 or model.mla is not None)
+    ]
+    pp = [p for p in divisors(model.layers) if workers % p == 0]
+    cp = [c for c in powers_of_two(workers) if seq % (2 * c) == 0 or c == 1]
+    mb = [b for b in divisors(global_batch) if b <= MAX_MICRO_BATCH]
+    vp = [v for v in powers_of_two(MAX_VP)]
+    ep = [1]
+    if model.moe is not None:
+        ep = [e for e in divisors(model.moe.experts) if e <= workers]
+    return {"tp": tp, "pp": pp, "cp": cp, "mb": mb, "vp": vp, "ep": ep}
+
+
+def enumerate_plans(
+    model: ModelShape,
+    workers: int,
+    global_batch: int,
+    seq: int,
+    domain_workers: int,
+    chunk: int = 250_000,
+) -> Iterator[PlanArrays]:
+    """Yield valid plans in chunks (each a PlanArrays), by tensor-parallel degree."""
+    cand = candidate_values(model, workers, global_batch, seq, domain_workers)
+    for tp in cand["tp"]:
+        grids = np.meshgrid(
+            np.array(cand["pp"]),
+            np.array(cand["cp"]),
+            np.array(cand["vp"]),
+            np.array(cand["mb"]),
+            np.array(cand["ep"]),
+            np.array(ZERO_STAGES),
+            np.array(RECOMPUTE),
+            np.array([0, 1]),
+            indexing="ij",
+        )
+        pp, cp, vp, mb, ep, zero, rc, hsdp = (g.ravel() for g in grids)
+        denom = tp * pp * cp
+        ok = workers % denom == 0
+        dp = np.where(ok, workers // np.maximum(denom, 1), 0)
+        ok &= dp > 0
+        ok &= global_batch % np.maximum(dp * mb, 1) == 0
+        m = np.where(ok, global_batch // np.maximum(dp * mb, 1), 0)
+        ok &= model.layers % (pp * vp) == 0
+        ok &= (vp == 1) | ((pp > 1) & (m % pp == 0))
+        ok &= (dp * cp) % ep == 0
+        spans = tp * dp * cp > domain_workers
+        ok &= (hsdp == 0) | ((zero == 3) & spans)
+        idx = np.nonzero(ok)[0]
+        for start in range(0, idx.size, chunk):
+            sel = idx[start : start + chunk]
+            n = sel.size
+            yield PlanArrays(
+                tp=np.full(n, tp, dtype=np.int64),
+                pp=pp[sel].astype(np.int64),
+                dp=dp[sel].astype(np.int64),
+                cp=cp[sel].astype(np.int64),
+                ep=ep[sel].astype(np.int64),
+                vp=vp[sel].astype(np.int64),
+                micro_batch=mb[sel].astype(np.int64),
+                zero=zero[sel].astype(np.int64),
+                recompute=rc[sel].astype(np.int64),
+                sequence_parallel=np.full(n, tp > 1, dtype=np.bool_),
+                hsdp=hsdp[sel].astype(np.bool_),
+            )

@@ -1,0 +1,116 @@
+"""A parallel training plan, and the struct-of-arrays form the vectorised engine evaluates.
+
+Worker layout follows Megatron-LM's rank order (tensor innermost, then context, then data,
+then pipeline; Narayanan et al. 2021 section 3.3): tensor and context groups are kept inside a
+scale-up domain when they fit, data-parallel groups next, pipeline stages outermost.
+Expert parallelism is carved out of data x context (Megatron and MaxText convention), so
+`ep` divides `dp * cp` and adds no workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+Recompute = Literal["none", "selective", "full"]
+RECOMPUTE_CODES: dict[str, int] = {"none": 0, "selective": 1, "full": 2}
+RECOMPUTE_NAMES = {v: k for k, v in RECOMPUTE_CODES.items()}
+ZERO_NAMES = {0: "0", 1: "1", 2: "2", 3: "3 (FSDP)"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One parallel plan. `zero` is the ZeRO stage (3 = FSDP full sharding)."""
+
+    tp: int = 1
+    pp: int = 1
+    dp: int = 1
+    cp: int = 1
+    ep: int = 1
+    vp: int = 1
+    micro_batch: int = 1
+    zero: int = 1
+    recompute: Recompute = "none"
+    sequence_parallel: bool = True
+    hsdp: bool = False  # ZeRO shards within a scale-up domain, replicas across domains
+
+    @property
+    def workers(self) -> int:
+        return self.tp * self.pp * self.dp * self.cp
+
+    def describe(self) -> str:
+        parts = [f"TP{self.tp}", f"PP{self.pp}"]
+        if self.vp > 1:
+            parts.append(f"VP{self.vp}")
+        parts.append(f"DP{self.dp}")
+        if self.cp > 1:
+            parts.append(f"CP{self.cp}")
+        if self.ep > 1:
+            parts.append(f"EP{self.ep}")
+        parts += [
+            f"mb{self.micro_batch}",
+            f"ZeRO-{ZERO_NAMES[self.zero]}",
+            f"recompute={self.recompute}",
+        ]
+        if self.tp > 1 and not self.sequence_parallel:
+            parts.append("no-SP")
+        if self.hsdp:
+            parts.append("HSDP")
+        return " ".join(parts)
+
+    def to_arrays(self) -> PlanArrays:
+        return PlanArrays.from_plans([self])
+
+
+@dataclass(frozen=True)
+class PlanArrays:
+    """Many plans as parallel integer arrays (one row per plan)."""
+
+    tp: NDArray[np.int64]
+    pp: NDArray[np.int64]
+    dp: NDArray[np.int64]
+    cp: NDArray[np.int64]
+    ep: NDArray[np.int64]
+    vp: NDArray[np.int64]
+    micro_batch: NDArray[np.int64]
+    zero: NDArray[np.int64]
+    recompute: NDArray[np.int64]
+    sequence_parallel: NDArray[np.bool_]
+    hsdp: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.tp.shape[0])
+
+    @classmethod
+    def from_plans(cls, plans: list[Plan]) -> PlanArrays:
+        cols: dict[str, list[int | bool]] = {f.name: [] for f in fields(cls)}
+        for p in plans:
+            for f in fields(cls):
+                v = getattr(p, f.name)
+                cols[f.name].append(RECOMPUTE_CODES[v] if f.name == "recompute" else v)
+        arrays: dict[str, Any] = {
+            k: np.asarray(v, dtype=np.bool_ if k in ("sequence_parallel", "hsdp") else np.int64)
+            for k, v in cols.items()
+        }
+        return cls(**arrays)
+
+    def take(self, idx: NDArray[np.int64] | NDArray[np.bool_]) -> PlanArrays:
+        return PlanArrays(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+    def plan(self, i: int) -> Plan:
+        return Plan(
+            tp=int(self.tp[i]),
+            pp=int(self.pp[i]),
+            dp=int(self.dp[i]),
+            cp=int(self.cp[i]),
+            ep=int(self.ep[i]),
+            vp=int(self.vp[i]),
+            micro_batch=int(self.micro_batch[i]),
+            zero=int(self.zero[i]),
+            recompute=RECOMPUTE_NAMES[int(self.recompute[i])],  # type: ignore[arg-type]
+            sequence_parallel=bool(self.sequence_parallel[i]),
+            hsdp=bool(self.hsdp[i]),
+        )

@@ -1,0 +1,119 @@
+"""Compute time on one worker for one micro-batch: matmuls, attention, memory-bound ops.
+
+All functions take plan quantities as numpy arrays (one entry per plan) and return seconds.
+GEMMs follow a roofline (Williams et al. 2009) with a fixed launch cost:
+    t = max(2mnk / (peak*eff_mm), bytes(m*k + k*n + m*n) / (bw*eff_mem)) + kernel_overhead,
+so thin GEMMs produced by wide tensor parallelism lose efficiency, as measured by Calculon's
+efficiency tables (Isaev et al. SC'23) and NeuSight (ASPLOS'25).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from chipswitch.perf.system import System
+from chipswitch.perf.workload import LayerDims
+
+Arr = NDArray[Any]  # float arrays; numpy stubs cannot type mixed scalar/array math
+
+BF16 = 2.0  # bytes per element of activations and weights in mixed precision
+FP8_CAST_BYTES = 3.0  # read bf16 (2) + write fp8 (1) per element quantised
+
+
+def gemm_time(
+    m: Arr | float, n: Arr | float, k: Arr | float, sys: System, fp8: bool, count: float | Arr = 1.0
+) -> Arr:
+    """Seconds for `count` GEMMs of shape (m x k) @ (k x n), forward only."""
+    peak = sys.peak_fp8 * sys.eff.fp8_matmul if fp8 else sys.peak_bf16 * sys.eff.matmul
+    elem = 1.0 if fp8 else BF16
+    flop_t = 2.0 * m * n * k / peak
+    mem_t = elem * (m * k + k * n + m * n) / (sys.hbm_bandwidth * sys.eff.memory)
+    t = np.maximum(flop_t, mem_t) + sys.eff.kernel_overhead
+    if fp8:  # activations are quantised before each fp8 GEMM (weights once per step: ignored)
+        t = t + FP8_CAST_BYTES * m * k / (sys.hbm_bandwidth * sys.eff.memory)
+    return np.asarray(count * t, dtype=np.float64)
+
+
+def layer_gemm_time(
+    d: LayerDims, tokens: Arr, tp: Arr, ep: Arr, sys: System, fp8: bool, moe: bool
+) -> Arr:
+    """Forward GEMM time of one transformer layer (Megatron TP splits: column then row).
+
+    Dense: QKV (h -> q+2kv), out (v -> h), FC1 (h -> f or 2f gated), FC2 (f -> h), each
+    width divided by `tp`. MoE (Shazeer et al. 2017; Lepikhin et al. 2021): each worker runs
+    its E/ep experts on tokens*top_k*ep/E rows each, expert widths divided by `tp`; shared
+    experts and the router run on every token.
+    """
+    h = float(d.hidden)
+    n_qkv = (d.q_width + 2 * d.kv_width) / tp
+    t = gemm_time(tokens, n_qkv, h, sys, fp8) + gemm_time(tokens, h, d.v_width / tp, sys, fp8)
+    fc1 = 2.0 if d.gated else 1.0
+    if not moe:
+        return (
+            t
+            + gemm_time(tokens, fc1 * d.ffn / tp, h, sys, fp8)
+            + gemm_time(tokens, h, d.ffn / tp, sys, fp8)
+        )
+    local = d.experts / ep
+    rows = tokens * d.top_k * ep / d.experts
+    f = d.expert_ffn / tp
+    t = t + gemm_time(rows, fc1 * f, h, sys, fp8, local) + gemm_time(rows, h, f, sys, fp8, local)
+    t = t + gemm_time(tokens, float(d.experts), h, sys, False)  # router
+    if d.shared_params:
+        width = d.shared_params / (h * (fc1 + 1.0)) / tp
+        t = t + gemm_time(tokens, fc1 * width, h, sys, fp8) + gemm_time(tokens, h, width, sys, fp8)
+    return t
+
+
+def attention_time(
+    d: LayerDims, micro_batch: Arr, seq: float, cp: Arr, tp: Arr, sys: System
+) -> Arr:
+    """Forward time of the fused attention core (scores and weighted sum) of one layer.
+
+    FLOPs: 2*T*ctx*(q_width + v_width)/tp for T = b*s/cp queries against `ctx` mean keys
+    (causal, window-aware); flash attention skips masked blocks (Dao 2023, FlashAttention-2).
+    Always bf16: fp8 recipes keep attention in 16-bit.
+    """
+    tokens = micro_batch * seq / cp
+    flops = 2.0 * tokens * d.attn_context * (d.q_width + d.v_width) / tp
+    return np.asarray(flops / (sys.peak_bf16 * sys.eff.attention), dtype=np.float64)
+
+
+def elementwise_bytes(d: LayerDims, tokens: Arr, tp: Arr, sp: NDArray[np.bool_], moe: bool) -> Arr:
+    """HBM bytes moved by one layer's memory-bound ops in the forward pass.
+
+    Two norms (read+write h each), two residual adds (read 2h, write h), rotary on q and k,
+    the MLP activation (gated: read 2f write f; plain: read f write f). Under sequence
+    parallelism the norm/residual tensors are sharded by `tp` (Korthikanti et al. 2022, 4.2.2);
+    without it they are replicated on every TP rank.
+    """
+    h = float(d.hidden)
+    rep = np.where(sp, tp, 1.0)
+    norm_res = (4.0 * h + 6.0 * h) / rep
+    rope = 2.0 * (d.q_width + d.kv_width) / tp
+    if moe:
+        width = d.top_k * d.expert_ffn + d.shared_params / (h * (3.0 if d.gated else 2.0))
+    else:
+        width = float(d.ffn)
+    act = (3.0 if d.gated else 2.0) * width / tp
+    return BF16 * tokens * (norm_res + rope + act)
+
+
+def memory_bound_time(bytes_: Arr, sys: System) -> Arr:
+    return np.asarray(bytes_ / (sys.hbm_bandwidth * sys.eff.memory), dtype=np.float64)
+
+
+def head_time(d: LayerDims, tokens: Arr, tp: Arr, sys: System, fp8: bool) -> Arr:
+    """LM head GEMM (h -> V/tp, vocab-parallel) plus the fp32 softmax cross-entropy passes."""
+    t = gemm_time(tokens, d.vocab / tp, float(d.hidden), sys, False)
+    ce_bytes = 3.0 * 4.0 * tokens * d.vocab / tp  # write logits, read for softmax, write grad
+    return t + memory_bound_time(ce_bytes, sys)
+
+
+def optimizer_time(params_on_worker: Arr, sys: System) -> Arr:
+    """AdamW step over the worker's (sharded) parameters: fp32 param, grad, m and v read,
+    param, m, v and the bf16 copy written: 4*4 + 3*4 + 2 = 30 bytes per parameter."""
+    return memory_bound_time(30.0 * params_on_worker, sys)

@@ -1,0 +1,134 @@
+"""A training system: chips x count, scale-up domains and scale-out links, in workers.
+
+A worker is the unit that holds one rank of the parallel plan: a GPU, a TPU chip, or, for
+Trainium runs laid out per NeuronCore, one NeuronCore (`workers_per_chip` = cores per chip,
+each with its share of the chip's FLOP/s, HBM and links).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from statistics import median
+
+from chipswitch.hardware.spec import Chip, Precision
+from chipswitch.perf.efficiency import Efficiency, load_calibration
+from chipswitch.units import GBIT
+
+DEFAULT_NIC_PER_CHIP = 100 * GBIT  # 100 Gbit/s per chip when no source gives scale-out
+DEFAULT_NODE = 8
+
+
+@dataclass(frozen=True)
+class System:
+    """Per-worker rates (SI) and topology, plus the efficiencies that apply to them."""
+
+    chip: Chip
+    n_chips: int
+    workers_per_chip: int
+    peak_bf16: float
+    peak_fp8: float
+    hbm_bytes: float
+    hbm_bandwidth: float
+    scale_up_bandwidth: float  # per worker, per direction
+    scale_out_bandwidth: float  # per worker, per direction (NIC share)
+    domain_workers: int  # workers sharing the scale-up fabric
+    eff: Efficiency
+    assumptions: tuple[str, ...] = field(default=())
+
+    @property
+    def workers(self) -> int:
+        return self.n_chips * self.workers_per_chip
+
+    def peak(self, precision: Precision) -> float:
+        return self.peak_fp8 if precision == "fp8" else self.peak_bf16
+
+
+def _nic_per_chip(c: Chip) -> float | None:
+    if c.scale_out_bandwidth_per_node is None or not c.chips_per_node:
+        return None
+    return c.scale_out_bandwidth_per_node / c.chips_per_node
+
+
+def _family_ratio(chip: Chip, peers: Iterable[Chip], attr: str) -> float | None:
+    """Median of attr/peak_bf16 over chips of the same family (else vendor) that have it."""
+    peers = list(peers)
+    for pool in (
+        [c for c in peers if c.family == chip.family],
+        [c for c in peers if c.vendor == chip.vendor],
+        peers,
+    ):
+        ratios = []
+        for c in pool:
+            v = _nic_per_chip(c) if attr == "nic_per_chip" else getattr(c, attr)
+            pk = c.peak_flops.get("bf16") or c.peak_flops.get("fp16")
+            if v and pk:
+                ratios.append(v / pk)
+        if ratios:
+            return median(ratios)
+    return None
+
+
+def build_system(
+    chip: Chip,
+    n_chips: int,
+    *,
+    peers: Iterable[Chip] = (),
+    workers_per_chip: int = 1,
+    eff: Efficiency | None = None,
+) -> System:
+    """Assemble per-worker rates for `n_chips` of `chip`.
+
+    Unset catalog values fall back to the median ratio of the chip's family (then vendor) to
+    its bf16 peak; each fallback is listed in `assumptions` and widens the interval.
+    """
+    if n_chips < 1:
+        raise ValueError("chip count must be at least 1")
+    peers = list(peers)
+    notes: list[str] = []
+    peak = chip.peak("bf16")
+    bw = chip.hbm_bandwidth
+    if bw is None:
+        ratio = _family_ratio(chip, peers, "hbm_bandwidth")
+        bw = peak * (ratio or 3e-3)
+        notes.append(f"HBM bandwidth unset: {bw / 1e12:.2f} TB/s from family bytes/FLOP")
+    up = chip.scale_up_bandwidth
+    if up is None:
+        ratio = _family_ratio(chip, peers, "scale_up_bandwidth")
+        up = peak * (ratio or 4e-4)
+        notes.append(f"scale-up bandwidth unset: {up / 1e9:.0f} GB/s from family ratio")
+    domain = chip.scale_up_domain or chip.chips_per_node
+    if domain is None:
+        domain = 1
+        notes.append("scale-up domain unset: 1 chip")
+    node = chip.chips_per_node or min(domain, DEFAULT_NODE)
+    out_node = chip.scale_out_bandwidth_per_node
+    if out_node is None:
+        ratio = _family_ratio(chip, peers, "nic_per_chip")
+        out_chip = peak * ratio if ratio else DEFAULT_NIC_PER_CHIP
+        if domain < n_chips:
+            notes.append(
+                f"scale-out bandwidth unset: {out_chip / GBIT:.0f} Gbit/s per chip "
+                "from family ratio"
+            )
+    else:
+        out_chip = out_node / node
+    w = workers_per_chip
+    if eff is None:
+        eff = load_calibration().for_chip(chip.family, chip.vendor)
+    if eff.level != "family":
+        notes.append(f"no measurements for family {chip.family}: {eff.level} efficiencies")
+    return System(
+        chip=chip,
+        n_chips=n_chips,
+        workers_per_chip=w,
+        peak_bf16=peak / w,
+        peak_fp8=chip.peak("fp8") / w,
+        hbm_bytes=chip.hbm_bytes / w,
+        hbm_bandwidth=bw / w,
+        scale_up_bandwidth=up / w,
+        scale_out_bandwidth=out_chip / w,
+        domain_workers=min(domain, n_chips) * w,
+        eff=eff,
+        assumptions=tuple(notes),
+    )

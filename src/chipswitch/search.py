@@ -1,0 +1,198 @@
+"""Vectorised plan search: every valid plan evaluated as arrays, the best ones kept.
+
+`search` ranks the feasible plans for one chip count by step time (for a fixed chip count and
+price, cost ranks identically); `pareto` repeats it across chip counts and keeps the
+time-vs-cost front.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chipswitch.catalog import Catalog
+from chipswitch.errors import InfeasibleError
+from chipswitch.hardware.spec import Chip
+from chipswitch.parallel.enumerate import candidate_values, enumerate_plans
+from chipswitch.parallel.plan import Plan, PlanArrays
+from chipswitch.perf import memory
+from chipswitch.perf.efficiency import Efficiency
+from chipswitch.perf.estimate import Breakdown, estimate
+from chipswitch.perf.flops import model_flops_per_token
+from chipswitch.perf.system import System, build_system
+from chipswitch.perf.workload import Workload
+from chipswitch.validate import interval
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan: Plan
+    breakdown: dict[str, float]
+    interval: tuple[float, float]  # 80% interval on tokens/s per chip
+
+    @property
+    def step_time(self) -> float:
+        return self.breakdown["step_time"]
+
+    @property
+    def tokens_per_s_per_chip(self) -> float:
+        return self.breakdown["tokens_per_s_per_chip"]
+
+    @property
+    def memory_bytes(self) -> float:
+        return self.breakdown["mem_total"]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    workload: Workload
+    chip: Chip
+    n_chips: int
+    system: System
+    plans_evaluated: int
+    plans_feasible: int
+    seconds: float
+    top: list[PlanResult] = field(default_factory=list)
+
+    @property
+    def best(self) -> PlanResult:
+        return self.top[0]
+
+    @property
+    def model_flops_per_token(self) -> float:
+        return model_flops_per_token(self.workload.dims, "paper")
+
+
+def _system(chip: Chip, n: int, catalog: Catalog | None, eff: Efficiency | None) -> System:
+    peers = catalog.chips.values() if catalog else ()
+    return build_system(chip, n, peers=peers, eff=eff)
+
+
+def search(
+    workload: Workload,
+    chip: Chip,
+    n_chips: int,
+    *,
+    catalog: Catalog | None = None,
+    eff: Efficiency | None = None,
+    top: int = 5,
+) -> SearchResult:
+    """Evaluate every valid plan; raise InfeasibleError saying what is short if none fits."""
+    t0 = time.perf_counter()
+    sys = _system(chip, n_chips, catalog, eff)
+    capacity = sys.hbm_bytes * memory.USABLE_FRACTION
+    best: list[tuple[float, Plan, dict[str, float]]] = []
+    evaluated = feasible = 0
+    min_mem: tuple[float, Plan | None] = (np.inf, None)
+    for plans in enumerate_plans(
+        workload.model, sys.workers, workload.global_batch, workload.seq_len, sys.domain_workers
+    ):
+        b = estimate(workload, sys, plans)
+        evaluated += len(plans)
+        fits = b.mem_total <= capacity
+        feasible += int(fits.sum())
+        j = int(np.argmin(b.mem_total))
+        if b.mem_total[j] < min_mem[0]:
+            min_mem = (float(b.mem_total[j]), plans.plan(j))
+        if not fits.any():
+            continue
+        score = np.where(fits, b.step_time, np.inf)
+        k = min(top, int(fits.sum()))
+        idx = np.argpartition(score, k - 1)[:k]
+        best.extend((float(score[i]), plans.plan(int(i)), b.row(int(i))) for i in idx)
+    seconds = time.perf_counter() - t0
+    if evaluated == 0:
+        raise InfeasibleError(_divisibility_reason(workload, sys.workers, sys.domain_workers))
+    if not best:
+        need, plan = min_mem
+        raise InfeasibleError(
+            f"no plan fits in memory: the leanest plan ({plan.describe() if plan else '?'}) needs "
+            f"{need / 1e9:.1f} GB per chip, {chip.id} has {capacity / 1e9:.1f} GB usable "
+            f"({sys.hbm_bytes / 1e9:.0f} GB HBM); use more chips, a smaller global batch or a "
+            f"chip with more memory"
+        )
+    best.sort(key=lambda r: r[0])
+    results = [
+        PlanResult(p, row, interval(row["tokens_per_s_per_chip"], sys.eff, len(sys.assumptions)))
+        for _, p, row in best[:top]
+    ]
+    return SearchResult(workload, chip, n_chips, sys, evaluated, feasible, seconds, results)
+
+
+def _divisibility_reason(w: Workload, workers: int, domain: int) -> str:
+    m = w.model
+    cand = candidate_values(m, workers, w.global_batch, w.seq_len, domain)
+    reasons = []
+    if not cand["tp"]:
+        reasons.append(
+            f"no tensor-parallel degree divides heads={m.heads} and kv_heads={m.kv_heads}"
+        )
+    dps = {workers // (t * p) for t in cand["tp"] for p in cand["pp"] if workers % (t * p) == 0}
+    if not dps:
+        reasons.append(f"no tp x pp divides {workers} workers with pp dividing layers={m.layers}")
+    elif not any(w.global_batch % d == 0 for d in dps):
+        reasons.append(
+            f"global batch {w.global_batch} is not divisible by any data-parallel degree "
+            f"available on {workers} chips ({', '.join(map(str, sorted(dps)[:6]))}...)"
+        )
+    return "no valid plan: " + ("; ".join(reasons) or "layout constraints cannot be met")
+
+
+def evaluate_plan(
+    workload: Workload,
+    chip: Chip,
+    n_chips: int,
+    plan: Plan,
+    *,
+    catalog: Catalog | None = None,
+    eff: Efficiency | None = None,
+    workers_per_chip: int = 1,
+) -> tuple[Breakdown, System]:
+    """Breakdown of one given plan (no search)."""
+    peers = catalog.chips.values() if catalog else ()
+    sys = build_system(chip, n_chips, peers=peers, workers_per_chip=workers_per_chip, eff=eff)
+    if plan.workers != sys.workers:
+        raise InfeasibleError(f"plan uses {plan.workers} workers, the system has {sys.workers}")
+    return estimate(workload, sys, PlanArrays.from_plans([plan])), sys
+
+
+@dataclass(frozen=True)
+class ParetoPoint:
+    n_chips: int
+    train_seconds: float
+    cost_usd: float | None
+    result: SearchResult
+
+
+def pareto(
+    workload: Workload,
+    chip: Chip,
+    counts: Sequence[int],
+    tokens: float,
+    usd_per_chip_second: float | None,
+    *,
+    catalog: Catalog | None = None,
+) -> list[ParetoPoint]:
+    """Best plan at each chip count, reduced to the time-vs-cost non-dominated front."""
+    points: list[ParetoPoint] = []
+    for n in counts:
+        try:
+            r = search(workload, chip, n, catalog=catalog, top=1)
+        except InfeasibleError:
+            continue
+        secs = tokens / (r.best.tokens_per_s_per_chip * n)
+        cost = None if usd_per_chip_second is None else secs * n * usd_per_chip_second
+        points.append(ParetoPoint(n, secs, cost, r))
+    key = (
+        (lambda p: p.cost_usd)
+        if usd_per_chip_second is not None
+        else (lambda p: p.n_chips * p.train_seconds)
+    )
+    front: list[ParetoPoint] = []
+    for p in sorted(points, key=lambda p: p.train_seconds):
+        if not front or key(p) < key(front[-1]):  # type: ignore[no-untyped-call]
+            front.append(p)
+    return front

@@ -1,0 +1,367 @@
+"""Predict published training runs with their own parallel layout and report the errors.
+
+Input rows follow `shared/validation/README.md` (documented in docs/validation.md): the full
+model shape, the accelerator id and count, the layout that was run (tp/pp/dp/cp/ep/vp,
+ZeRO stage, micro-batch, global batch, precision, recomputation) and the measured
+`tokens_per_s_per_chip`. Each usable row is predicted with exactly that layout; rows that
+cannot be modelled are returned with the reason, never dropped silently.
+
+Blank fields, as the README allows, are read as: cp/pp/ep/vp = 1; ZeRO stage = 1
+(distributed optimizer); micro-batch = 1; precision = bf16; recompute = the cheapest of
+none/selective/full whose memory fits the chip (what a practitioner would have run).
+Trainium rows give the layout in NeuronCores; they are modelled with one worker per core.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chipswitch.catalog import Catalog
+from chipswitch.errors import ChipswitchError, UnknownNameError
+from chipswitch.model.shape import ModelShape, MoESpec
+from chipswitch.parallel.plan import Plan, PlanArrays, Recompute
+from chipswitch.perf import memory
+from chipswitch.perf.efficiency import CalibrationTable, Efficiency
+from chipswitch.perf.estimate import estimate
+from chipswitch.perf.system import build_system
+from chipswitch.perf.workload import Workload
+
+REQUIRED_COLUMNS = (
+    "id",
+    "layers",
+    "hidden",
+    "ffn_hidden",
+    "heads",
+    "vocab",
+    "seq_len",
+    "accelerator_id",
+    "n_chips",
+    "tp",
+    "dp",
+    "global_batch",
+    "tokens_per_s_per_chip",
+)
+
+
+@dataclass(frozen=True)
+class RowCase:
+    """One row turned into engine inputs."""
+
+    id: str
+    source: str
+    accelerator: str
+    family: str
+    vendor: str
+    model: ModelShape
+    workload: Workload
+    chip_id: str
+    n_chips: int
+    workers_per_chip: int
+    plans: tuple[Plan, ...]  # candidates (several when recompute is blank)
+    measured: float
+
+
+@dataclass(frozen=True)
+class RowResult:
+    id: str
+    source: str
+    accelerator: str
+    family: str
+    predicted: float
+    measured: float
+    interval: tuple[float, float]
+    plan: str
+    mfu: float
+    memory_bytes: float
+    memory_capacity: float
+    calibration_level: str
+
+    @property
+    def error(self) -> float:
+        return self.predicted / self.measured - 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "accelerator": self.accelerator,
+            "predicted_tokens_per_s_per_chip": self.predicted,
+            "measured_tokens_per_s_per_chip": self.measured,
+            "error": self.error,
+            "interval": list(self.interval),
+            "plan": self.plan,
+            "mfu": self.mfu,
+            "memory_bytes": self.memory_bytes,
+            "memory_capacity_bytes": self.memory_capacity,
+            "calibration_level": self.calibration_level,
+        }
+
+
+@dataclass
+class ValidationReport:
+    results: list[RowResult] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "all": _stats(self.results),
+            "by_source": {k: _stats(v) for k, v in _group(self.results, "source").items()},
+            "by_accelerator": {
+                k: _stats(v) for k, v in _group(self.results, "accelerator").items()
+            },
+            "rows_predicted": len(self.results),
+            "rows_skipped": len(self.skipped),
+        }
+
+
+def _group(results: Iterable[RowResult], attr: str) -> dict[str, list[RowResult]]:
+    out: dict[str, list[RowResult]] = {}
+    for r in results:
+        out.setdefault(getattr(r, attr), []).append(r)
+    return dict(sorted(out.items()))
+
+
+def _stats(results: Sequence[RowResult]) -> dict[str, float | int | None]:
+    if not results:
+        return {"n": 0, "median_abs_error": None, "p90_abs_error": None, "mean_signed_error": None}
+    e = np.array([r.error for r in results])
+    inside = [r.interval[0] <= r.measured <= r.interval[1] for r in results]
+    return {
+        "n": len(results),
+        "median_abs_error": float(np.median(np.abs(e))),
+        "p90_abs_error": float(np.quantile(np.abs(e), 0.9)),
+        "mean_abs_error": float(np.mean(np.abs(e))),
+        "median_signed_error": float(np.median(e)),
+        "mean_signed_error": float(np.mean(e)),
+        "interval_coverage": float(np.mean(inside)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+def read_rows(path: Path) -> list[dict[str, str]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ChipswitchError(f"{path}: missing columns: {', '.join(missing)}")
+            return list(reader)
+    except OSError as exc:
+        raise ChipswitchError(f"{path}: {exc.strerror or exc}") from None
+
+
+def _int(row: dict[str, str], key: str, default: int | None = None) -> int | None:
+    v = (row.get(key) or "").strip()
+    if not v:
+        return default
+    return int(float(v))
+
+
+def _window(note: str) -> tuple[int | None, float]:
+    m = re.search(r"(\d+):(\d+)\s+local-(\d+)", note)
+    if m:
+        a, b, w = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        return w, a / (a + b)
+    m = re.search(r"alternating\s+(\d+)-window", note)
+    if m:
+        return int(m.group(1)), 0.5
+    return None, 0.0
+
+
+def _match_catalog(cat: Catalog, **dims: int) -> ModelShape | None:
+    for m in cat.models.values():
+        if all(getattr(m, k) == v for k, v in dims.items()):
+            return m
+    return None
+
+
+def row_model(row: dict[str, str], cat: Catalog) -> ModelShape:
+    """The row's model shape; features the columns cannot express (MLA, shared experts,
+    dense-first layers) are taken from a catalog model with the same dimensions."""
+    layers, hidden, heads = _int(row, "layers"), _int(row, "hidden"), _int(row, "heads")
+    vocab = _int(row, "vocab")
+    assert layers and hidden and heads and vocab
+    kv = _int(row, "kv_heads", heads) or heads
+    head_dim = _int(row, "head_dim", hidden // heads) or hidden // heads
+    note = row.get("note", "")
+    shape_note = note.lower()
+    known = _match_catalog(cat, layers=layers, hidden=hidden, heads=heads, vocab=vocab)
+    if known is not None and (known.mla is not None or known.moe is not None):
+        return known
+    moe = None
+    experts = _int(row, "moe_experts")
+    if experts and experts > 1:
+        moe = MoESpec(
+            experts=experts,
+            top_k=_int(row, "moe_topk", 2) or 2,
+            expert_ffn_hidden=_int(row, "moe_ffn_hidden") or _int(row, "ffn_hidden") or 1,
+        )
+    window, frac = _window(note)
+    gated = (row.get("glu") or "").strip().lower() == "true"
+    return ModelShape(
+        id=re.sub(r"[^a-z0-9.\-]+", "-", row["id"].lower()).strip("-") or "row",
+        name=row.get("model_name") or row["id"],
+        kind="encoder" if row.get("arch") == "encoder" else "decoder",
+        layers=layers,
+        hidden=hidden,
+        heads=heads,
+        kv_heads=kv if heads % kv == 0 else heads,
+        head_dim=head_dim,
+        ffn_hidden=_int(row, "ffn_hidden") or 4 * hidden,
+        vocab=vocab,
+        gated_mlp=gated,
+        activation="swiglu" if gated else "gelu",
+        norm="rmsnorm" if gated else "layernorm",
+        position="alibi" if "alibi" in shape_note else "rope",
+        tied_embeddings="tied embeddings" in shape_note,
+        parallel_block="parallel" in shape_note and "attention+mlp" in shape_note,
+        sliding_window=window,
+        sliding_window_fraction=frac,
+        moe=moe,
+    )
+
+
+def row_case(row: dict[str, str], cat: Catalog) -> RowCase:
+    """Engine inputs for a row, or ChipswitchError with the reason it cannot be modelled."""
+    if (row.get("usable") or "true").strip().lower() == "false":
+        reason = (row.get("note") or "").split(";")[0]
+        raise ChipswitchError(f"marked usable=false ({reason[:120]})")
+    measured = float(row.get("tokens_per_s_per_chip") or "nan")
+    if not math.isfinite(measured) or measured <= 0:
+        raise ChipswitchError("no measured tokens_per_s_per_chip")
+    try:
+        chip = cat.chip(row["accelerator_id"])
+    except UnknownNameError as exc:
+        raise ChipswitchError(str(exc)) from None
+    n = _int(row, "n_chips")
+    tp, dp = _int(row, "tp"), _int(row, "dp")
+    if not n or not tp or not dp:
+        raise ChipswitchError("layout incomplete (n_chips, tp and dp are needed)")
+    pp, cp = _int(row, "pp", 1) or 1, _int(row, "cp", 1) or 1
+    ep, vp = _int(row, "ep", 1) or 1, _int(row, "vp", 1) or 1
+    workers = tp * pp * dp * cp
+    wpc = workers // n if workers % n == 0 else 0
+    if wpc < 1 or (wpc > 1 and wpc != (chip.neuroncores_per_chip or 0)):
+        raise ChipswitchError(f"layout tp*pp*dp*cp = {workers} does not match {n} chips")
+    gb = _int(row, "global_batch")
+    seq = _int(row, "seq_len")
+    if not gb or not seq:
+        raise ChipswitchError("global_batch and seq_len are needed")
+    mb = _int(row, "micro_batch", 1) or 1
+    if gb % (dp * mb):
+        mb = 1
+    zs = (row.get("zero_stage") or "").strip().lower()
+    zero = 3 if zs == "fsdp" else int(zs) if zs.isdigit() else 1
+    prec = (row.get("precision") or "bf16").strip().lower() or "bf16"
+    if prec not in ("bf16", "fp16", "fp8"):
+        raise ChipswitchError(f"precision {prec} is not modelled")
+    rc = (row.get("recompute") or "").strip().lower()
+    all_modes: tuple[Recompute, ...] = ("none", "selective", "full")
+    modes = [m for m in all_modes if m == rc] or list(all_modes)
+    # A ZeRO-3/FSDP row may have run fully sharded or hybrid-sharded (MaxText fsdp x data
+    # axes, HSDP): both are candidates.
+    shardings = (False, True) if zero == 3 else (False,)
+    plans = tuple(
+        Plan(
+            tp=tp,
+            pp=pp,
+            dp=dp,
+            cp=cp,
+            ep=ep,
+            vp=vp,
+            micro_batch=mb,
+            zero=zero,
+            recompute=r,
+            hsdp=hs,
+        )
+        for r in modes
+        for hs in shardings
+    )
+    model = row_model(row, cat)
+    return RowCase(
+        id=row["id"],
+        source=(row.get("source") or "").split(" (")[0].split(",")[0].strip(),
+        accelerator=row["accelerator_id"],
+        family=chip.family,
+        vendor=chip.vendor,
+        model=model,
+        workload=Workload(model, gb, seq, "fp8" if prec == "fp8" else "bf16"),
+        chip_id=chip.id,
+        n_chips=n,
+        workers_per_chip=wpc,
+        plans=plans,
+        measured=measured,
+    )
+
+
+def predict_case(case: RowCase, cat: Catalog, eff: Efficiency) -> RowResult:
+    chip = cat.chip(case.chip_id)
+    sys = build_system(
+        chip,
+        case.n_chips,
+        peers=cat.chips.values(),
+        workers_per_chip=case.workers_per_chip,
+        eff=eff,
+    )
+    arrays = PlanArrays.from_plans(list(case.plans))
+    b = estimate(case.workload, sys, arrays)
+    fits = b.mem_total <= sys.hbm_bytes * memory.USABLE_FRACTION
+    # recompute: the cheapest mode that fits; sharding: the faster of the candidates
+    score = np.where(fits, b.tokens_per_s_per_chip, -1.0)
+    rc_order = np.array([p.recompute != "none" for p in case.plans]) * 1 + np.array(
+        [p.recompute == "full" for p in case.plans]
+    )
+    if fits.any():
+        first_rc = rc_order[fits].min()
+        score = np.where(rc_order == first_rc, score, -1.0)
+        i = int(np.argmax(score))
+    else:
+        i = len(case.plans) - 1
+    pred = float(b.tokens_per_s_per_chip[i])
+    lo, hi = interval(pred, eff, len(sys.assumptions))
+    return RowResult(
+        id=case.id,
+        source=case.source,
+        accelerator=case.accelerator,
+        family=case.family,
+        predicted=pred,
+        measured=case.measured,
+        interval=(lo, hi),
+        plan=case.plans[i].describe(),
+        mfu=float(b.mfu[i]),
+        memory_bytes=float(b.mem_total[i]),
+        memory_capacity=sys.hbm_bytes,
+        calibration_level=eff.level,
+    )
+
+
+def interval(pred: float, eff: Efficiency, n_assumptions: int = 0) -> tuple[float, float]:
+    """80% interval on a throughput prediction from cross-validated log residuals
+    (10th/90th percentiles of log(pred/measured)); each spec fallback widens it by 10%."""
+    widen = 0.10 * n_assumptions
+    return pred * math.exp(-eff.interval_log_hi - widen), pred * math.exp(
+        -eff.interval_log_lo + widen
+    )
+
+
+def validate_rows(
+    rows: Iterable[dict[str, str]], cat: Catalog, table: CalibrationTable
+) -> ValidationReport:
+    report = ValidationReport()
+    for row in rows:
+        try:
+            case = row_case(row, cat)
+        except (ChipswitchError, ValueError) as exc:
+            report.skipped.append((row.get("id", "?"), str(exc)))
+            continue
+        eff = table.for_chip(case.family, case.vendor)
+        report.results.append(predict_case(case, cat, eff))
+    return report
