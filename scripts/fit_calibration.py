@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from chipswitch.calibrate_fit import FITTED, FitResult, fit_level
+from chipswitch.calibrate_fit import FITTED, FitResult, fit_level, with_interval
 from chipswitch.catalog import load_catalog
 from chipswitch.errors import ChipswitchError
 from chipswitch.perf.efficiency import CALIBRATION_FILE, Efficiency
@@ -68,18 +68,36 @@ def main() -> int:
         by_family[c.family].append(c)
         by_vendor[c.vendor].append(c)
     families, vendors, meta_fit = {}, {}, {}
+    fam_fits: dict[str, FitResult] = {}
     for fam, cs in sorted(by_family.items()):
         print(f"fitting family {fam} on {len(cs)} rows ...", file=sys.stderr)
-        r = fit_level(cs, cat, base, lambda c: c.source, "family", fam)
-        families[fam] = _entry(r)
+        fam_fits[fam] = fit_level(cs, cat, base, lambda c: c.source, "family", fam)
+    # A family measured by one source only cannot be cross-validated on its own: it gets the
+    # pooled leave-one-source-out residuals of the families that can.
+    pooled = np.concatenate([r.cv_residuals for r in fam_fits.values() if r.cv_residuals.size >= 5])
+    for fam, r in fam_fits.items():
+        if r.cv_residuals.size < 5:
+            r = fam_fits[fam] = with_interval(r, pooled)
+        chips = [cat.chip(c.chip_id) for c in by_family[fam]]
+        families[fam] = {
+            **_entry(r),
+            "vendor": chips[0].vendor,
+            "newest_measured_year": max(c.release_year or 0 for c in chips),
+        }
         meta_fit[f"family:{fam}"] = _stats(r)
+    ven_fits: dict[str, FitResult] = {}
     for ven, cs in sorted(by_vendor.items()):
         print(f"fitting vendor {ven} on {len(cs)} rows ...", file=sys.stderr)
-        r = fit_level(cs, cat, base, lambda c: c.family, "vendor", ven)
-        vendors[ven] = _entry(r)
-        meta_fit[f"vendor:{ven}"] = _stats(r)
+        ven_fits[ven] = fit_level(cs, cat, base, lambda c: c.family, "vendor", ven)
     print(f"fitting default on {len(cases)} rows ...", file=sys.stderr)
     r = fit_level(cases, cat, base, lambda c: c.vendor, "default", "default")
+    # A vendor with one measured family: its other families are predicted as well as a new
+    # vendor would be (leave-one-vendor-out residuals of the default level).
+    for ven, vr in ven_fits.items():
+        if vr.cv_residuals.size < 5:
+            vr = with_interval(vr, r.cv_residuals)
+        vendors[ven] = _entry(vr)
+        meta_fit[f"vendor:{ven}"] = _stats(vr)
     default = _entry(r)
     meta_fit["default"] = _stats(r)
     doc = {
@@ -89,6 +107,7 @@ def main() -> int:
             "data": path.name,
             "data_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
             "rows_used": len(cases),
+            "measured_chips": sorted({c.chip_id for c in cases}),
             "parameters_fitted": list(FITTED),
             "others": "documented defaults of chipswitch.perf.efficiency.Efficiency",
             "intervals": "10th/90th percentiles of cross-validated log(pred/measured): "

@@ -26,7 +26,7 @@ import numpy as np
 
 from chipswitch.catalog import Catalog
 from chipswitch.errors import ChipswitchError, UnknownNameError
-from chipswitch.model.shape import ModelShape, MoESpec
+from chipswitch.model.shape import MLASpec, ModelShape, MoESpec
 from chipswitch.parallel.plan import Plan, PlanArrays, Recompute
 from chipswitch.perf import memory
 from chipswitch.perf.efficiency import CalibrationTable, Efficiency
@@ -183,12 +183,63 @@ def _match_catalog(cat: Catalog, **dims: int) -> ModelShape | None:
     return None
 
 
+def _note_int(note: str, *patterns: str) -> int | None:
+    for pat in patterns:
+        m = re.search(pat, note)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def _row_moe(row: dict[str, str], layers: int, note: str) -> MoESpec | None:
+    """MoE block from the columns, with shared experts and dense layers read from the note
+    (the validation README puts them there)."""
+    experts = _int(row, "moe_experts")
+    if not experts or experts < 2:
+        return None
+    width = _int(row, "moe_ffn_hidden") or _int(row, "ffn_hidden") or 1
+    shared = _note_int(note, r"(\d+)\s*shared\s*experts?", r"shared[_ ]experts?\s*[=:]\s*(\d+)")
+    if shared is None and "shared expert" in note:
+        shared = 1
+    first_dense = _note_int(
+        note,
+        r"first\s+(\d+)\s+(?:layers\s+)?(?:are\s+)?dense",
+        r"(\d+)\s+dense\s+layers?\s+first",
+        r"first_k_dense\w*\s*[=:]\s*(\d+)",
+    )
+    freq = 1
+    if "interleav" in note:
+        freq, first_dense = 2, 0
+    return MoESpec(
+        experts=experts,
+        top_k=_int(row, "moe_topk", 2) or 2,
+        expert_ffn_hidden=width,
+        shared_experts=shared or 0,
+        shared_expert_ffn_hidden=width if shared else None,
+        first_dense_layers=min(first_dense or 0, layers),
+        layer_freq=freq,
+    )
+
+
+def _row_mla(note: str) -> MLASpec:
+    """MLA ranks from the note, else DeepSeek-V2/V3's (arXiv:2412.19437 section 4.2)."""
+    q = _note_int(note, r"q_lora(?:_rank)?\s*[=:]?\s*(\d+)")
+    return MLASpec(
+        q_lora_rank=q if q is not None else 1536,
+        kv_lora_rank=_note_int(note, r"kv_lora(?:_rank)?\s*[=:]?\s*(\d+)") or 512,
+        qk_nope_head_dim=_note_int(note, r"qk_nope(?:_head_dim)?\s*[=:]?\s*(\d+)") or 128,
+        qk_rope_head_dim=_note_int(note, r"qk_rope(?:_head_dim)?\s*[=:]?\s*(\d+)") or 64,
+        v_head_dim=_note_int(note, r"v_head(?:_dim)?\s*[=:]?\s*(\d+)") or 128,
+    )
+
+
 def row_model(row: dict[str, str], cat: Catalog) -> ModelShape:
     """The row's model shape; features the columns cannot express (MLA, shared experts,
     dense-first layers) are taken from a catalog model with the same dimensions."""
     layers, hidden, heads = _int(row, "layers"), _int(row, "hidden"), _int(row, "heads")
     vocab = _int(row, "vocab")
-    assert layers and hidden and heads and vocab
+    if not (layers and hidden and heads and vocab):
+        raise ChipswitchError("model shape incomplete (layers, hidden, heads and vocab are needed)")
     kv = _int(row, "kv_heads", heads) or heads
     head_dim = _int(row, "head_dim", hidden // heads) or hidden // heads
     note = row.get("note", "")
@@ -196,14 +247,8 @@ def row_model(row: dict[str, str], cat: Catalog) -> ModelShape:
     known = _match_catalog(cat, layers=layers, hidden=hidden, heads=heads, vocab=vocab)
     if known is not None and (known.mla is not None or known.moe is not None):
         return known
-    moe = None
-    experts = _int(row, "moe_experts")
-    if experts and experts > 1:
-        moe = MoESpec(
-            experts=experts,
-            top_k=_int(row, "moe_topk", 2) or 2,
-            expert_ffn_hidden=_int(row, "moe_ffn_hidden") or _int(row, "ffn_hidden") or 1,
-        )
+    moe = _row_moe(row, layers, shape_note)
+    mla = _row_mla(shape_note) if "mla" in shape_note.replace("mlas", "") else None
     window, frac = _window(note)
     gated = (row.get("glu") or "").strip().lower() == "true"
     return ModelShape(
@@ -226,6 +271,7 @@ def row_model(row: dict[str, str], cat: Catalog) -> ModelShape:
         sliding_window=window,
         sliding_window_fraction=frac,
         moe=moe,
+        mla=mla,
     )
 
 
@@ -249,7 +295,8 @@ def row_case(row: dict[str, str], cat: Catalog) -> RowCase:
     ep, vp = _int(row, "ep", 1) or 1, _int(row, "vp", 1) or 1
     workers = tp * pp * dp * cp
     wpc = workers // n if workers % n == 0 else 0
-    if wpc < 1 or (wpc > 1 and wpc != (chip.neuroncores_per_chip or 0)):
+    cores = chip.neuroncores_per_chip or 1  # Trainium layouts count (logical) NeuronCores
+    if wpc < 1 or cores % wpc:
         raise ChipswitchError(f"layout tp*pp*dp*cp = {workers} does not match {n} chips")
     gb = _int(row, "global_batch")
     seq = _int(row, "seq_len")
@@ -362,6 +409,6 @@ def validate_rows(
         except (ChipswitchError, ValueError) as exc:
             report.skipped.append((row.get("id", "?"), str(exc)))
             continue
-        eff = table.for_chip(case.family, case.vendor)
+        eff = table.for_chip(case.family, case.vendor, case.chip_id)
         report.results.append(predict_case(case, cat, eff))
     return report

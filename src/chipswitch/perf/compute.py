@@ -58,7 +58,7 @@ def layer_gemm_time(
             + gemm_time(tokens, h, d.ffn / tp, sys, fp8)
         )
     local = d.experts / ep
-    rows = tokens * d.top_k * ep / d.experts
+    rows = tokens * d.top_k * ep / d.experts * sys.eff.moe_imbalance
     f = d.expert_ffn / tp
     t = t + gemm_time(rows, fc1 * f, h, sys, fp8, local) + gemm_time(rows, h, f, sys, fp8, local)
     t = t + gemm_time(tokens, float(d.experts), h, sys, False)  # router

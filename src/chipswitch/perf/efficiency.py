@@ -8,7 +8,7 @@ then the all-family default; the interval widens at each fallback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,10 @@ class Efficiency:
     layer_overhead: fixed host/framework time per layer per micro-batch (fwd+bwd) (s).
     dp_overlap: fraction of the overlap window during which data-parallel traffic hides.
     tp_exposed: fraction of tensor-parallel traffic that is not hidden behind compute.
+    moe_imbalance: tokens on the busiest expert-parallel rank over the mean (routers trained
+        with a balancing loss run ~1.0-1.25: Switch Transformer capacity factors, Fedus et al.
+        2022 section 2.2); scales expert GEMM rows and all-to-all volume. Not fitted: the public
+        set has no MoE rows.
     interval_log_lo / interval_log_hi: 10th and 90th percentiles of log(predicted/measured)
         in cross-validation; an 80% interval on throughput is pred*exp(-hi)..pred*exp(-lo).
     """
@@ -49,6 +53,7 @@ class Efficiency:
     layer_overhead: float = 0.0
     dp_overlap: float = 0.8
     tp_exposed: float = 1.0
+    moe_imbalance: float = 1.1
     interval_log_lo: float = -0.25
     interval_log_hi: float = 0.25
     level: str = "default"
@@ -64,13 +69,39 @@ class CalibrationTable:
     vendors: dict[str, Efficiency]
     default: Efficiency
     meta: dict[str, Any]
+    newest_family: dict[str, str] = field(default_factory=dict)  # vendor -> family
 
-    def for_chip(self, family: str, vendor: str) -> Efficiency:
+    def for_chip(self, family: str, vendor: str, chip_id: str | None = None) -> Efficiency:
+        """Efficiencies for a chip, and how far they had to be carried:
+
+        - "family": the chip itself was measured (or no chip id given);
+        - "family-unmeasured-chip": a new generation of a measured family (same software
+          lineage); interval widened to the vendor's leave-one-family-out one;
+        - "vendor-newest": an unmeasured family: the parameters of the vendor's newest
+          measured family, with the vendor's leave-one-family-out interval;
+        - "default": an unmeasured vendor: the all-data fit, leave-one-vendor-out interval.
+        """
+        measured = set(self.meta.get("measured_chips") or ())
+        vend = self.vendors.get(vendor)
         if family in self.families:
-            return self.families[family]
-        if vendor in self.vendors:
-            return self.vendors[vendor]
+            eff = self.families[family]
+            if chip_id is None or not measured or chip_id in measured:
+                return eff
+            return _widen(eff, vend or self.default, "family-unmeasured-chip")
+        newest = self.newest_family.get(vendor)
+        if newest in self.families and vend is not None:
+            return _widen(self.families[newest], vend, "vendor-newest")
+        if vend is not None:
+            return vend
         return self.default
+
+
+def _widen(eff: Efficiency, wider: Efficiency, level: str) -> Efficiency:
+    return eff.with_(
+        interval_log_lo=min(eff.interval_log_lo, wider.interval_log_lo),
+        interval_log_hi=max(eff.interval_log_hi, wider.interval_log_hi),
+        level=level,
+    )
 
 
 def _eff(d: dict[str, Any], level: str, name: str) -> Efficiency:
@@ -82,10 +113,17 @@ def _eff(d: dict[str, Any], level: str, name: str) -> Efficiency:
 
 
 def parse_table(raw: dict[str, Any]) -> CalibrationTable:
-    fams = {k: _eff(v, "family", k) for k, v in (raw.get("families") or {}).items()}
+    fam_raw = {k: dict(v) for k, v in (raw.get("families") or {}).items()}
+    newest: dict[str, tuple[int, str]] = {}
+    for k, v in fam_raw.items():
+        vendor, year = v.pop("vendor", None), v.pop("newest_measured_year", 0)
+        if vendor and year >= newest.get(vendor, (-1, ""))[0]:
+            newest[vendor] = (year, k)
+    fams = {k: _eff(v, "family", k) for k, v in fam_raw.items()}
     vens = {k: _eff(v, "vendor", k) for k, v in (raw.get("vendors") or {}).items()}
     default = _eff(raw.get("default") or {}, "default", "default")
-    return CalibrationTable(fams, vens, default, dict(raw.get("meta") or {}))
+    meta = dict(raw.get("meta") or {})
+    return CalibrationTable(fams, vens, default, meta, {v: k for v, (_, k) in newest.items()})
 
 
 @lru_cache(maxsize=4)

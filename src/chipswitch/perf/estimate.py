@@ -121,7 +121,8 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
     if d.moe_layers:
         bw, lat = comm.group_link(ep, tp, sys)
         rep = np.where(sp, tp, 1.0)
-        a2a = comm.all_to_all(2.0 * tokens * d.top_k * h / rep, ep, bw, lat)
+        volume = 2.0 * tokens * d.top_k * h / rep * eff.moe_imbalance
+        a2a = comm.all_to_all(volume, ep, bw, lat)
         ep_t = lm * np.where(rc == 2, 6.0, 4.0) * a2a
 
     bw, lat = comm.group_link(cp, tp, sys)

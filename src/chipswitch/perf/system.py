@@ -115,9 +115,12 @@ def build_system(
         out_chip = out_node / node
     w = workers_per_chip
     if eff is None:
-        eff = load_calibration().for_chip(chip.family, chip.vendor)
+        eff = load_calibration().for_chip(chip.family, chip.vendor, chip.id)
     if eff.level != "family":
-        notes.append(f"no measurements for family {chip.family}: {eff.level} efficiencies")
+        notes.append(
+            f"{chip.id} has no published measurements: {eff.level} efficiencies "
+            f"('{eff.name}'), wider interval"
+        )
     return System(
         chip=chip,
         n_chips=n_chips,
