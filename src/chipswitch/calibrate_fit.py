@@ -4,8 +4,9 @@
 Only five physically meaningful parameters are fitted per chip family, shared by every row
 of that family: the bf16 matmul, fp8 matmul and attention fractions of peak, a per-layer
 overhead, and the exposed fraction of tensor-parallel traffic. Everything else keeps its
-documented default. The objective is the robust (soft-L1) sum of log(predicted/measured) over the family's rows,
-plus a weak pull toward the defaults so that sparse families stay physical.
+documented default. The objective is the robust (soft-L1) sum of log(predicted/measured)
+over the family's rows, plus a weak pull toward the defaults so that sparse families stay
+physical.
 
 Intervals come from cross-validation, never from in-sample residuals:
 - family level: leave-one-source-out inside the family (a new publication on a known chip);
