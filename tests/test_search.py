@@ -25,7 +25,7 @@ def test_enumerated_plans_are_valid() -> None:
     for plans in enumerate_plans(m, 256, 512, 4096, 8):
         assert np.all(plans.tp * plans.pp * plans.dp * plans.cp == 256)
         assert np.all(m.heads % plans.tp == 0)
-        assert np.all(m.layers % (plans.pp * plans.vp) == 0)
+        assert np.all(plans.pp * plans.vp <= m.layers)
         assert np.all(512 % (plans.dp * plans.micro_batch) == 0)
         assert np.all(plans.tp <= 8)
         assert np.all((plans.vp == 1) | (plans.pp > 1))

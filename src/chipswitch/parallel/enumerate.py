@@ -3,8 +3,9 @@
 Validity (Megatron-LM argument checks; Narayanan et al. 2021 section 3):
 - tp <= the scale-up domain; tp divides the heads, and kv_heads divides tp or tp divides
   kv_heads (KV heads replicated);
-- tp * pp * cp * dp = N;  pp * vp divides the layers;  interleaving (vp > 1) needs pp > 1
-  and a number of micro-batches that is a multiple of pp;
+- tp * pp * cp * dp = N;  pp * vp <= layers (uneven stages allowed, the heaviest one
+  costed: Megatron-LM --decoder-first/last-pipeline-num-layers); pp <= layers / 2;
+  interleaving (vp > 1) needs pp > 1 and a number of micro-batches that is a multiple of pp;
 - cp splits the sequence into 2*cp load-balanced chunks (seq divisible by 2*cp);
 - the global batch is dp * micro_batch * m for an integer m;
 - ep divides the experts and dp * cp (EP is carved out of the data/context ranks);
@@ -52,7 +53,7 @@ def candidate_values(
         if model.heads % t == 0
         and (model.kv_heads % t == 0 or t % model.kv_heads == 0 or model.mla is not None)
     ]
-    pp = [p for p in divisors(model.layers) if workers % p == 0]
+    pp = [p for p in divisors(workers) if p <= max(1, model.layers // 2) or p == 1]
     cp = [c for c in powers_of_two(workers) if seq % (2 * c) == 0 or c == 1]
     mb = [b for b in divisors(global_batch) if b <= MAX_MICRO_BATCH]
     vp = [v for v in powers_of_two(MAX_VP)]
@@ -91,7 +92,7 @@ def enumerate_plans(
         ok &= dp > 0
         ok &= global_batch % np.maximum(dp * mb, 1) == 0
         m = np.where(ok, global_batch // np.maximum(dp * mb, 1), 0)
-        ok &= model.layers % (pp * vp) == 0
+        ok &= pp * vp <= model.layers  # every virtual stage holds at least one layer
         ok &= (vp == 1) | ((pp > 1) & (m % pp == 0))
         ok &= (dp * cp) % ep == 0
         spans = tp * dp * cp > domain_workers

@@ -92,7 +92,9 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
     seq = float(w.seq_len)
     m = w.global_batch / (dp * mb)
     tokens = mb * seq / cp
-    ld, lm = d.dense_layers / pp, d.moe_layers / pp
+    # the heaviest stage: ceil(L / (p*v)) layers per virtual stage (uneven splits allowed)
+    stage = memory.stage_layers(d.layers, pp, vp)
+    ld, lm = stage * d.dense_layers / d.layers, stage * d.moe_layers / d.layers
     lstage = ld + lm
     eff = sys.eff
 
@@ -149,7 +151,7 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
     in_domain = np.clip(np.floor(sys.domain_workers / tp), 1.0, n)
     shards = np.where(plans.hsdp, in_domain, n)
     replicas = n / shards
-    params = memory.params_on_worker(d, tp, pp, dp, cp, ep, shards)
+    params = memory.params_on_worker(d, tp, pp, dp, cp, ep, shards, vp)
     p_all = params.total
     bw, lat = comm.group_link(shards, tp, sys)
     gb, wb = memory.GRAD_COMM_BYTES, memory.WEIGHT_BYTES
@@ -159,16 +161,20 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
     rbw, rlat = comm.group_link(replicas, tp * shards, sys)
     cross = comm.all_reduce(gb * p_all / shards, replicas, rbw, rlat)
     bwd_window = np.maximum(0.0, fwd * BWD + attn * (ATTN_BWD - BWD) - (cp_t - cp_x))
-    # ZeRO-1/2: grads reduce-scattered during the last backward, params all-gathered during
-    # the next forward (Megatron --overlap-grad-reduce/--overlap-param-gather).
-    dp_once = np.where(z == 0, ar, rs + ag) + cross
-    window = np.where(z == 0, bwd_window, free_mb)
-    exposed_once = np.maximum(0.0, dp_once - eff.dp_overlap * window)
-    per_mb = 2.0 * ag + rs  # FSDP: gather for fwd and bwd, reduce-scatter grads, every mb
-    exposed_mb = m * np.maximum(0.0, per_mb - eff.dp_overlap * free_mb)
-    exposed_mb = exposed_mb + np.maximum(0.0, cross - eff.dp_overlap * bwd_window)
-    dp_t = np.where(z == 3, m * per_mb + cross, dp_once)
-    dp_x = np.where(z == 3, exposed_mb, exposed_once)
+    # Once per step: ZeRO-0 all-reduces gradients during the last backward; ZeRO-1
+    # reduce-scatters them there and all-gathers parameters during the next forward (Megatron
+    # --overlap-grad-reduce/--overlap-param-gather); ZeRO-2 all-gathers parameters once.
+    # Every micro-batch: ZeRO-2 reduce-scatters that micro-batch's gradients (it keeps no
+    # full gradient buffer to accumulate into; DeepSpeed stage 2), ZeRO-3/FSDP gathers
+    # parameters for forward and backward and reduce-scatters gradients.
+    once = np.where(z == 0, ar, np.where(z == 1, rs + ag, np.where(z == 2, ag, 0.0))) + cross
+    once_window = np.where(z == 0, bwd_window, free_mb)
+    per_mb = np.where(z == 2, rs, np.where(z == 3, 2.0 * ag + rs, 0.0))
+    mb_window = np.where(z == 2, bwd_window, free_mb)
+    dp_t = once + m * per_mb
+    dp_x = np.maximum(0.0, once - eff.dp_overlap * once_window) + m * np.maximum(
+        0.0, per_mb - eff.dp_overlap * mb_window
+    )
 
     opt = compute.optimizer_time(params.sharded(z >= 1), sys)
     step = m * t_mb + bubble + dp_x + opt

@@ -49,8 +49,14 @@ class ParamsOnWorker:
         )
 
 
+def stage_layers(layers: int, pp: Arr, vp: Arr) -> Arr:
+    """Layers on the heaviest pipeline stage: ceil(L / (p*v)) per virtual stage, v of them
+    (Megatron-LM lets the first/last stages take fewer layers when p*v does not divide L)."""
+    return np.ceil(layers / (pp * vp)) * vp
+
+
 def params_on_worker(
-    d: LayerDims, tp: Arr, pp: Arr, dp: Arr, cp: Arr, ep: Arr, shards: Arr
+    d: LayerDims, tp: Arr, pp: Arr, dp: Arr, cp: Arr, ep: Arr, shards: Arr, vp: Arr
 ) -> ParamsOnWorker:
     """Parameters on the heaviest pipeline stage of one worker (layers spread evenly).
 
@@ -59,14 +65,15 @@ def params_on_worker(
     """
     dense_layer = d.attn_params + d.mlp_params
     moe_layer = d.layer_params_moe_nonexpert
-    body = (d.dense_layers * dense_layer + d.moe_layers * moe_layer) / pp / tp
+    share = stage_layers(d.layers, pp, vp) / d.layers
+    body = (d.dense_layers * dense_layer + d.moe_layers * moe_layer) * share / tp
     vocab = (
         np.where(
             pp > 1, max(d.embed_params, d.head_params_stored), d.embed_params + d.head_params_stored
         )
         / tp
     )
-    expert = d.moe_layers / pp * (d.experts / ep) * d.expert_params / tp
+    expert = d.moe_layers * share * (d.experts / ep) * d.expert_params / tp
     return ParamsOnWorker(
         dense=body + vocab,
         expert=np.asarray(expert, dtype=np.float64),
