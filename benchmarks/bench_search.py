@@ -40,6 +40,7 @@ def main() -> None:
         sys = build_system(cat.chip(chip), n, peers=cat.chips.values())
         chunks = list(enumerate_plans(w.model, n, gb, seq, sys.domain_workers))
         total = sum(len(c) for c in chunks)
+        estimate(w, sys, chunks[0])  # warm-up (allocator, caches)
         t0 = time.perf_counter()
         for c in chunks:
             estimate(w, sys, c)
