@@ -16,10 +16,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	@touch $(STAMP)
 
-## demo: the main job (creates the venv first if needed)
+## demo: the main job, the decision on the seed scenario (creates the venv first if needed)
 demo: venv
-	$(BIN)/chipswitch hardware list
-	$(BIN)/chipswitch models show llama3.1-405b
+	$(BIN)/chipswitch decide
 
 ## test: the test suite
 test: venv
