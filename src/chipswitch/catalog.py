@@ -17,13 +17,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-from chipswitch._yaml import load_model, read_yaml
+from pydantic import BaseModel, ValidationError
+
+from chipswitch._yaml import format_validation_error, load_model, read_yaml
 from chipswitch.errors import CatalogFileError, UnknownNameError
 from chipswitch.hardware.files import ChipFile, OfferingFile, SourceFile
 from chipswitch.hardware.spec import Chip, Offering
 from chipswitch.model.shape import ModelShape
 
 T = TypeVar("T")
+F = TypeVar("F", bound=BaseModel)
+E = TypeVar("E")
 
 DATA_DIR = Path(__file__).parent / "data"
 ENV_VAR = "CHIPSWITCH_CATALOG"
@@ -64,28 +68,34 @@ class Catalog:
             for key, entry in raw.items():
                 try:
                     self.sources[str(key)] = SourceFile.model_validate(entry)
-                except Exception as exc:  # pydantic.ValidationError
-                    raise CatalogFileError(str(src), [f"{key}: {exc}"]) from None
-        for path in sorted((root / "chips").glob("*.yaml")):
-            cf = load_model(path, ChipFile)
+                except ValidationError as exc:
+                    problems = [f"{key}.{p}" for p in format_validation_error(exc)]
+                    raise CatalogFileError(str(src), problems) from None
+        self._load_entries(root / "chips", ChipFile, Chip.from_file, self.chips, "chip")
+        self._load_entries(
+            root / "offerings", OfferingFile, Offering.from_file, self.offerings, "offering"
+        )
+        self._load_entries(root / "models", ModelShape, lambda m: m, self.models, "model")
+
+    def _load_entries(
+        self,
+        folder: Path,
+        schema: type[F],
+        build: Callable[[F], E],
+        table: dict[str, E],
+        kind: str,
+    ) -> None:
+        """Validate each `folder/*.yaml` as `schema`, convert it with `build` (to SI units) and
+        store it under its id; a conversion error names the file."""
+        for path in sorted(folder.glob("*.yaml")):
+            raw = load_model(path, schema)
             try:
-                chip = Chip.from_file(cf)
+                entry = build(raw)
             except ValueError as exc:
                 raise CatalogFileError(str(path), [str(exc)]) from None
-            self.chips[chip.id] = chip
-            self.origin[f"chip:{chip.id}"] = path
-        for path in sorted((root / "offerings").glob("*.yaml")):
-            of = load_model(path, OfferingFile)
-            try:
-                off = Offering.from_file(of)
-            except ValueError as exc:
-                raise CatalogFileError(str(path), [str(exc)]) from None
-            self.offerings[off.id] = off
-            self.origin[f"offering:{off.id}"] = path
-        for path in sorted((root / "models").glob("*.yaml")):
-            shape = load_model(path, ModelShape)
-            self.models[shape.id] = shape
-            self.origin[f"model:{shape.id}"] = path
+            entry_id = entry.id  # type: ignore[attr-defined]
+            table[entry_id] = entry
+            self.origin[f"{kind}:{entry_id}"] = path
 
     def check_references(self) -> None:
         """Every source id cited exists; every offering names a known chip."""
