@@ -23,6 +23,8 @@ def read_yaml(path: Path) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise CatalogFileError(str(path), [f"{where}invalid YAML ({problem})"]) from None
+    except ValueError as exc:  # e.g. a timestamp that does not exist (2024-13-45)
+        raise CatalogFileError(str(path), [f"invalid YAML value ({exc})"]) from None
     except OSError as exc:
         raise CatalogFileError(str(path), [exc.strerror or str(exc)]) from None
 

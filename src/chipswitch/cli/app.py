@@ -18,11 +18,27 @@ from typer.core import TyperGroup
 
 from chipswitch import __version__
 from chipswitch.catalog import ENV_VAR
-from chipswitch.cli import catalog_cmds, decide_cmds, perf_cmds
+from chipswitch.cli import (
+    calibrate_cmds,
+    catalog_cmds,
+    compare_cmds,
+    decide_cmds,
+    perf_cmds,
+    serve_cmds,
+    sweep_cmds,
+)
 from chipswitch.cli.common import EXIT_USER_ERROR, USER_ERRORS, report_error, set_catalog_dirs
 
 #: Command modules, each with `register(app)`, in the order their commands appear in --help.
-COMMAND_MODULES: tuple[ModuleType, ...] = (catalog_cmds, perf_cmds, decide_cmds)
+COMMAND_MODULES: tuple[ModuleType, ...] = (
+    catalog_cmds,
+    perf_cmds,
+    compare_cmds,
+    calibrate_cmds,
+    decide_cmds,
+    sweep_cmds,
+    serve_cmds,
+)
 
 
 class _Group(TyperGroup):

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 import typer
 
 from chipswitch import units
+from chipswitch.calibrate.apply import calibrated_chip, table_with_profile
+from chipswitch.calibrate.profile import load_profile
 from chipswitch.cli.common import (
     console,
     err_console,
@@ -22,32 +24,9 @@ from chipswitch.errors import ChipswitchError
 from chipswitch.hardware.spec import Offering, Price
 from chipswitch.perf.efficiency import load_calibration
 from chipswitch.perf.workload import Workload
-from chipswitch.search import ParetoPoint, PlanResult, SearchResult, pareto, search
+from chipswitch.presenters import BREAKDOWN_MEMORY, BREAKDOWN_TIME, plan_report
+from chipswitch.search import ParetoPoint, SearchResult, pareto, search
 from chipswitch.validate import ValidationReport, read_rows, validate_rows
-
-BREAKDOWN_TIME = (
-    ("compute_matmul", "matmul"),
-    ("compute_attention", "attention"),
-    ("compute_memory_bound", "memory-bound ops"),
-    ("compute_head", "LM head + loss"),
-    ("recompute", "recomputation"),
-    ("layer_overhead", "per-layer overhead"),
-    ("tp_exposed", "TP/SP comm (exposed)"),
-    ("ep_total", "EP all-to-all"),
-    ("cp_exposed", "CP ring (exposed)"),
-    ("pp_total", "PP send/recv"),
-    ("bubble", "pipeline bubble"),
-    ("dp_exposed", "DP/ZeRO comm (exposed)"),
-    ("optimizer", "optimizer step"),
-)
-BREAKDOWN_MEMORY = (
-    ("mem_weights", "weights"),
-    ("mem_gradients", "gradients"),
-    ("mem_optimizer", "optimizer states"),
-    ("mem_activations", "activations (in flight)"),
-    ("mem_logits", "logits"),
-    ("mem_buffers", "buffers + framework"),
-)
 
 
 def _price(off: Offering, spec: str | None) -> Price:
@@ -55,48 +34,6 @@ def _price(off: Offering, spec: str | None) -> Price:
         return off.price(spec)
     except ValueError as exc:
         raise ChipswitchError(str(exc)) from None
-
-
-def _plan_json(r: PlanResult) -> dict[str, Any]:
-    b = r.breakdown
-    return {
-        "plan": {**r.plan.__dict__},
-        "description": r.plan.describe(),
-        "step_time_s": b["step_time"],
-        "tokens_per_s": b["tokens_per_s"],
-        "tokens_per_s_per_chip": b["tokens_per_s_per_chip"],
-        "tokens_per_s_per_chip_interval": list(r.interval),
-        "mfu": b["mfu"],
-        "mfu_causal": b["mfu_causal"],
-        "micro_batches": b["micro_batches"],
-        "memory_bytes": {k: b[k] for k, _ in BREAKDOWN_MEMORY} | {"total": b["mem_total"]},
-        "time_s": {k: b[k] for k, _ in BREAKDOWN_TIME}
-        | {"tp_total": b["tp_total"], "dp_total": b["dp_total"], "cp_total": b["cp_total"]},
-    }
-
-
-def _cost_json(c: TrainingCost) -> dict[str, Any]:
-    return {
-        "tokens": c.tokens,
-        "seconds": c.seconds,
-        "seconds_interval": list(c.seconds_interval),
-        "days": c.seconds / units.DAY,
-        "chip_hours": c.chip_seconds / units.HOUR,
-        "cost_usd": c.usd,
-        "cost_usd_interval": list(c.usd_interval) if c.usd_interval else None,
-        "price": None
-        if c.price is None
-        else {
-            "type": c.price.type,
-            "usd_per_chip_hour": c.price.usd_per_chip_hour,
-            "date": c.price.date,
-            "region": c.price.region,
-            "sources": list(c.price.sources),
-        },
-        "energy_joules": c.energy_joules,
-        "energy_kwh": None if c.energy_joules is None else c.energy_joules / units.KWH,
-        "energy_note": "accelerators at TDP for the whole run; host, network and cooling excluded",
-    }
 
 
 def _print_plans(r: SearchResult, cost: TrainingCost | None, front: list[ParetoPoint]) -> None:
@@ -197,6 +134,12 @@ def plan(
             "--pareto/--no-pareto", help="With --tokens: best plan at 1/4x..4x the chips."
         ),
     ] = True,
+    calibration: Annotated[
+        Path | None,
+        typer.Option(
+            "--calibration", help="Profile from `chipswitch calibrate` instead of family defaults."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Search every valid parallel plan; show the best with step-time and memory breakdowns."""
@@ -204,7 +147,14 @@ def plan(
         raise ChipswitchError(f"precision must be bf16 or fp8, not '{precision}'")
     prec: Literal["bf16", "fp8"] = "fp8" if precision == "fp8" else "bf16"
     cat = get_catalog()
-    shape, chip = cat.model(model), cat.chip(hardware)
+    shape, eff = cat.model(model), None
+    if calibration is not None:  # --hardware local: the profiled device itself
+        profile = load_profile(calibration)
+        chip, eff, notes = calibrated_chip(profile, cat, hardware, load_calibration())
+        for note in notes:
+            err_console.print(f"[yellow]note:[/] {note}")
+    else:
+        chip = cat.chip(hardware)
     pr = None
     if price:
         off_id, _, ptype = price.partition(":")
@@ -213,47 +163,20 @@ def plan(
             raise ChipswitchError(f"offering {off.id} rents {off.chip}, not {chip.id}")
         pr = _price(off, ptype or None)
     w = Workload(shape, global_batch, seq, prec)
-    result = search(w, chip, chips, catalog=cat, top=top)
+    result = search(w, chip, chips, catalog=cat, eff=eff, top=top)
     cost = front = None
     if tokens:
         b = result.best
         cost = training_cost(tokens, b.tokens_per_s_per_chip, b.interval, chips, chip, pr)
-        if pareto_front:
+        if pareto_front and eff is not None:
+            err_console.print("[yellow]note:[/] no Pareto front with --calibration")
+        elif pareto_front:
             counts = sorted({max(1, int(chips * f)) for f in (0.25, 0.5, 1, 2, 4)})
             front = pareto(
                 w, chip, counts, tokens, pr.usd_per_chip_second if pr else None, catalog=cat
             )
     if as_json:
-        print_json(
-            {
-                "model": shape.id,
-                "hardware": chip.id,
-                "chips": chips,
-                "global_batch": global_batch,
-                "seq_len": seq,
-                "precision": prec,
-                "plans_evaluated": result.plans_evaluated,
-                "plans_feasible": result.plans_feasible,
-                "seconds": result.seconds,
-                "calibration": {"level": result.system.eff.level, "name": result.system.eff.name},
-                "assumptions": list(result.system.assumptions),
-                "flop_convention": "mfu: 6N + 12*L*H*Q*T per token (PaLM, non-causal); mfu_causal: "
-                "attention term halved; N = matmul parameters per token incl. LM head; against the "
-                "dense peak of the GEMM precision; recomputation not counted",
-                "best": _plan_json(result.best),
-                "top": [_plan_json(p) for p in result.top],
-                "training": _cost_json(cost) if cost else None,
-                "pareto": [
-                    {
-                        "chips": p.n_chips,
-                        "seconds": p.train_seconds,
-                        "cost_usd": p.cost_usd,
-                        "plan": p.result.best.plan.describe(),
-                    }
-                    for p in (front or [])
-                ],
-            }
-        )
+        print_json(plan_report(result, cost, front))
         return
     _print_plans(result, cost, front or [])
 
@@ -308,11 +231,20 @@ def validate(
     csv_file: Annotated[
         Path, typer.Argument(help="CSV in the schema of shared/validation/public.csv.")
     ],
+    calibration: Annotated[
+        Path | None,
+        typer.Option(
+            "--calibration", help="Profile from `chipswitch calibrate` instead of family defaults."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Predict each usable row with its own plan; print per-row and grouped errors."""
     cat = get_catalog()
-    rep = validate_rows(read_rows(csv_file), cat, load_calibration())
+    table = load_calibration()
+    if calibration is not None:  # the profiled chip's family uses the profile's efficiencies
+        table, _ = table_with_profile(load_profile(calibration), cat, table)
+    rep = validate_rows(read_rows(csv_file), cat, table)
     if not rep.results:
         raise ChipswitchError(f"{csv_file}: no row could be modelled ({len(rep.skipped)} skipped)")
     if as_json:

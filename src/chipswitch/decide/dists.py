@@ -58,8 +58,20 @@ def _beta_ppf(a: float, b: float, u: FloatArray) -> FloatArray:
     return np.asarray(np.interp(u, _GRID, _beta_table(a, b)), dtype=np.float64)
 
 
+MAX_MAGNITUDE = 1e30
+"""Largest magnitude a scenario number may have: far above any money, FLOP or count the model
+meets (1e30 FLOP is ~1e4 times today's largest runs), far below where products overflow."""
+
+
 class _Dist(StrictModel):
     """Base: a one-dimensional distribution used through its inverse CDF."""
+
+    @model_validator(mode="after")
+    def _finite(self) -> _Dist:
+        for x in self.stated():
+            if not math.isfinite(x) or abs(x) > MAX_MAGNITUDE:
+                raise ValueError(f"{x:g} is not a usable number (finite, |x| <= {MAX_MAGNITUDE:g})")
+        return self
 
     def ppf(self, u: FloatArray) -> FloatArray:
         """Quantile function at probabilities `u` (array in (0, 1))."""

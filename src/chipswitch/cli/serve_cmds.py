@@ -1,0 +1,64 @@
+"""`chipswitch serve`: the web dashboard and HTTP API on this machine (uvicorn)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from chipswitch.cli.common import err_console, get_catalog
+from chipswitch.errors import ChipswitchError
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def serve_command(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (default: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cors-origin",
+            metavar="ORIGIN",
+            help="Allow browser pages from ORIGIN (e.g. http://localhost:3000) to call the API. "
+            "Repeatable; closed by default.",
+        ),
+    ] = None,
+    cache_entries: Annotated[
+        int,
+        typer.Option("--cache-entries", min=0, help="Plan/compare answers kept in memory."),
+    ] = 256,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the dashboard at / and the HTTP API at /api (OpenAPI at /openapi.json)."""
+    try:
+        import uvicorn
+
+        from chipswitch.web.app import create_app
+        from chipswitch.web.limits import Limits
+    except ImportError as exc:  # pragma: no cover - fastapi/uvicorn are dependencies
+        raise ChipswitchError(f"the web server needs fastapi and uvicorn ({exc})") from None
+    for origin in cors_origin or ():
+        if origin == "*" or not origin.startswith(("http://", "https://")):
+            raise ChipswitchError(
+                f"--cors-origin: '{origin}' is not an origin like https://example.org"
+            )
+    app = create_app(
+        catalog=get_catalog(),
+        limits=Limits(cache_entries=cache_entries),
+        cors_origins=tuple(cors_origin or ()),
+    )
+    if host not in LOOPBACK:
+        err_console.print(
+            f"[yellow]note:[/] listening on {host}: anyone who can reach it can use the API "
+            "(it has no authentication)"
+        )
+    shown = f"[{host}]" if ":" in host else host
+    err_console.print(f"chipswitch dashboard on http://{shown}:{port}/ (Ctrl+C to stop)")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)

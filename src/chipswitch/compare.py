@@ -1,0 +1,151 @@
+"""One training job planned end to end, on one chip or across many.
+
+`plan_training` is what `chipswitch plan` computes: the best plans for the job on one chip,
+with `tokens` the time, cost and energy to train them, and the time-vs-cost Pareto front over
+1/4x to 4x the chips. `compare` plans the same job on each of several chips and prices each at
+the cheapest of its offerings, so "how many days and dollars on each chip" is one call.
+
+Throughput per chip comes from `chipswitch.search.search` (its 80% interval included); time,
+money and energy from `chipswitch.cost.training_cost`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import get_args
+
+from chipswitch.catalog import Catalog
+from chipswitch.cost import TrainingCost, training_cost
+from chipswitch.errors import ChipswitchError, InfeasibleError
+from chipswitch.hardware.files import PriceType
+from chipswitch.hardware.spec import Chip, Offering, Price
+from chipswitch.perf.workload import Workload
+from chipswitch.search import ParetoPoint, SearchResult, pareto, search
+
+#: Every price type a catalog offering may publish.
+PRICE_TYPES: tuple[str, ...] = get_args(PriceType)
+#: Chip counts of the Pareto front, as multiples of the requested count.
+PARETO_FACTORS = (0.25, 0.5, 1, 2, 4)
+
+
+def pareto_counts(n_chips: int) -> list[int]:
+    """The chip counts `chipswitch plan --tokens` searches for its time-vs-cost front."""
+    return sorted({max(1, int(n_chips * f)) for f in PARETO_FACTORS})
+
+
+def resolve_price(catalog: Catalog, chip: Chip, spec: str) -> Price:
+    """`OFFERING[:TYPE]` -> that offering's newest published price of TYPE (default on-demand).
+
+    The offering must rent `chip`; a missing price type names the types it has.
+    """
+    off_id, _, ptype = spec.partition(":")
+    off = catalog.offering(off_id)
+    if off.chip != chip.id:
+        raise ChipswitchError(f"offering {off.id} rents {off.chip}, not {chip.id}")
+    try:
+        return off.price(ptype or None)
+    except ValueError as exc:
+        raise ChipswitchError(str(exc)) from None
+
+
+def cheapest_price(catalog: Catalog, chip: Chip, price_type: str) -> tuple[Offering, Price] | None:
+    """Among `chip`'s offerings, the lowest newest published price of `price_type`, or None."""
+    found: list[tuple[Offering, Price]] = []
+    for off in catalog.offerings_for(chip.id):
+        try:
+            p = off.price(price_type)
+        except ValueError:
+            continue
+        if p.usd_per_chip_second is not None:
+            found.append((off, p))
+    if not found:
+        return None
+    return min(found, key=lambda op: (op[1].usd_per_chip_second or 0.0, op[0].id))
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """The best plans for a job on one chip; with tokens, the cost to train and the front."""
+
+    result: SearchResult
+    cost: TrainingCost | None
+    front: list[ParetoPoint]
+
+
+def plan_training(
+    workload: Workload,
+    chip: Chip,
+    n_chips: int,
+    *,
+    catalog: Catalog,
+    tokens: float | None = None,
+    price: Price | None = None,
+    top: int = 5,
+    pareto_front: bool = True,
+) -> PlanOutcome:
+    """Search every plan on `n_chips` of `chip`; with `tokens`, add the cost and Pareto front."""
+    result = search(workload, chip, n_chips, catalog=catalog, top=top)
+    cost = None
+    front: list[ParetoPoint] = []
+    if tokens:
+        b = result.best
+        cost = training_cost(tokens, b.tokens_per_s_per_chip, b.interval, n_chips, chip, price)
+        if pareto_front:
+            usd = price.usd_per_chip_second if price else None
+            front = pareto(workload, chip, pareto_counts(n_chips), tokens, usd, catalog=catalog)
+    return PlanOutcome(result, cost, front)
+
+
+@dataclass(frozen=True)
+class ChipOutcome:
+    """One chip of a comparison: its best plan and cost, or why no plan fits."""
+
+    chip: Chip
+    result: SearchResult | None
+    cost: TrainingCost | None
+    offering: str | None  # the offering whose price was used
+    reason: str | None  # why there is no plan
+
+
+@dataclass(frozen=True)
+class Comparison:
+    workload: Workload
+    n_chips: int
+    tokens: float
+    price_type: str
+    rows: list[ChipOutcome]  # feasible chips fastest first, then the others by id
+
+
+def compare(
+    workload: Workload,
+    chips: Sequence[Chip],
+    n_chips: int,
+    tokens: float,
+    *,
+    catalog: Catalog,
+    price_type: str = "on_demand",
+) -> Comparison:
+    """Plan `workload` on `n_chips` of each chip; days, USD and energy to train `tokens`.
+
+    A chip on which no plan fits is kept with the reason. Each chip is priced at the cheapest
+    of its offerings' newest `price_type` prices; a chip without one has no cost.
+    """
+    if tokens <= 0:
+        raise ChipswitchError("tokens to train must be positive")
+    rows: list[ChipOutcome] = []
+    for chip in {c.id: c for c in chips}.values():  # keep order, drop repeats
+        try:
+            r = search(workload, chip, n_chips, catalog=catalog, top=1)
+        except InfeasibleError as exc:
+            rows.append(ChipOutcome(chip, None, None, None, str(exc)))
+            continue
+        found = cheapest_price(catalog, chip, price_type)
+        off, price = found if found else (None, None)
+        b = r.best
+        cost = training_cost(tokens, b.tokens_per_s_per_chip, b.interval, n_chips, chip, price)
+        rows.append(ChipOutcome(chip, r, cost, off.id if off else None, None))
+    rows.sort(
+        key=lambda o: (o.cost is None, o.cost.seconds if o.cost else 0.0, o.chip.id),
+    )
+    return Comparison(workload, n_chips, tokens, price_type, rows)

@@ -1,0 +1,344 @@
+"""Summaries of a sweep output: chips ranked per model, and cost-vs-time frontiers in HTML.
+
+A presenter over the Parquet table that `run_sweep` writes; it reads nothing else. Only `ok`
+rows take part: ranked by cost, those that satisfy every constraint; ranked by time, those
+that fail none that can be checked (a chip without a price cannot be held to a budget, and is
+ranked by time only). The HTML is one self-contained file: plotly.js is embedded inline,
+nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from chipswitch import units
+from chipswitch.sweep.output import atomic_write
+
+PALETTE = (
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#e377c2",
+    "#7f7f7f", "#bcbd22",
+)  # fmt: skip
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:1100px;color:#222;line-height:1.45;padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2.2rem;
+border-bottom:1px solid #ddd;padding-bottom:.2rem}.meta,.note{color:#666;font-size:.9rem}
+table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0;width:100%}
+th,td{border-bottom:1px solid #e5e5e5;padding:.25rem .5rem;text-align:left}
+th{background:#fafafa}td.num{text-align:right;font-variant-numeric:tabular-nums}
+"""
+
+
+@dataclass(frozen=True)
+class Best:
+    """One point of a sweep: where a chip is cheapest or fastest."""
+
+    chips: int
+    global_batch: int
+    seq_len: int
+    plan: str
+    days: float
+    cost_usd: float | None
+    price: str | None
+
+
+@dataclass(frozen=True)
+class ChipRank:
+    chip: str
+    points: int  # grid points of this chip for the model
+    ok: int  # points with a plan
+    eligible: int  # ok points that no constraint is known to fail
+    cheapest: Best | None
+    fastest: Best | None
+    cost_rank: int | None = None
+    time_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelRanking:
+    model: str
+    tokens: float
+    chips: list[ChipRank] = field(default_factory=list)  # by cost, then time
+
+
+@dataclass(frozen=True)
+class FrontPoint:
+    chip: str
+    chips: int
+    days: float
+    cost_usd: float
+    label: str
+
+
+FLAGS = ("meets_deadline", "meets_budget", "meets_max_chips")
+
+
+def sweep_meta(table: pa.Table) -> dict[str, Any]:
+    raw = (table.schema.metadata or {}).get(b"chipswitch.sweep")
+    return dict(json.loads(raw)) if raw else {}
+
+
+def _best(r: dict[str, Any]) -> Best:
+    price = f"{r['price_offering']}:{r['price_type']}" if r["price_offering"] else None
+    return Best(
+        r["chips"],
+        r["global_batch"],
+        r["seq_len"],
+        r["plan"],
+        r["train_seconds"] / units.DAY,
+        r["cost_usd"],
+        price,
+    )
+
+
+def rank(table: pa.Table) -> list[ModelRanking]:
+    """Chips ranked per model (and per tokens-to-train value) by cost, and by time."""
+    rows = table.to_pylist()
+    groups: dict[tuple[str, float], dict[str, list[dict[str, Any]]]] = {}
+    for r in rows:
+        groups.setdefault((r["model"], r["tokens_to_train"]), {}).setdefault(r["chip"], []).append(
+            r
+        )
+    out: list[ModelRanking] = []
+    for (model, tokens), by_chip in groups.items():
+        ranks = []
+        for chip, rs in by_chip.items():
+            ok = [r for r in rs if r["status"] == "ok"]
+            # Time ranks points that fail no constraint that can be checked (an unpriced
+            # chip cannot be held to a budget); cost ranks points that satisfy them all.
+            good = [r for r in ok if not any(r[f] is False for f in FLAGS)]
+            priced = [r for r in good if r["satisfies_constraints"] and r["cost_usd"] is not None]
+            cheap = min(priced, key=lambda r: (r["cost_usd"], r["train_seconds"]), default=None)
+            fast = min(good, key=lambda r: (r["train_seconds"], r["cost_usd"] or 0), default=None)
+            ranks.append(
+                ChipRank(
+                    chip,
+                    len(rs),
+                    len(ok),
+                    len(good),
+                    None if cheap is None else _best(cheap),
+                    None if fast is None else _best(fast),
+                )
+            )
+        out.append(ModelRanking(model, tokens, _ordered(ranks)))
+    return out
+
+
+def _ordered(ranks: list[ChipRank]) -> list[ChipRank]:
+    """Rank numbers by cost and by time; order by cost rank, then time rank (unpriced last)."""
+    inf = float("inf")
+    costs = {c.chip: c.cheapest.cost_usd for c in ranks if c.cheapest is not None}
+    times = {c.chip: c.fastest.days for c in ranks if c.fastest is not None}
+    cost_rank = {chip: i + 1 for i, chip in enumerate(sorted(costs, key=lambda k: costs[k] or inf))}
+    time_rank = {chip: i + 1 for i, chip in enumerate(sorted(times, key=times.__getitem__))}
+    ranked = [
+        replace(c, cost_rank=cost_rank.get(c.chip), time_rank=time_rank.get(c.chip)) for c in ranks
+    ]
+    return sorted(ranked, key=lambda c: (c.cost_rank or inf, c.time_rank or inf, c.chip))
+
+
+def pareto_front(points: Sequence[FrontPoint]) -> list[FrontPoint]:
+    """Points no other point beats on both cost and time (ties kept once), by time."""
+    front: list[FrontPoint] = []
+    for p in sorted(points, key=lambda p: (p.days, p.cost_usd)):
+        if not front or p.cost_usd < front[-1].cost_usd:
+            front.append(p)
+    return front
+
+
+def _front_points(table: pa.Table, model: str, tokens: float) -> list[FrontPoint]:
+    cols = ["model", "tokens_to_train", "chip", "chips", "global_batch", "seq_len", "plan"]
+    cols += ["train_seconds", "cost_usd", "status", "satisfies_constraints", "price_type"]
+    out = []
+    for r in table.select(cols).to_pylist():
+        if r["model"] != model or r["tokens_to_train"] != tokens:
+            continue
+        if r["status"] != "ok" or not r["satisfies_constraints"] or r["cost_usd"] is None:
+            continue
+        label = (
+            f"{r['chip']} x {r['chips']:,} ({r['price_type']})<br>batch {r['global_batch']} x "
+            f"{r['seq_len']}<br>{r['plan']}"
+        )
+        out.append(
+            FrontPoint(r["chip"], r["chips"], r["train_seconds"] / units.DAY, r["cost_usd"], label)
+        )
+    return out
+
+
+# -- HTML ------------------------------------------------------------------------------------
+def write_html(table: pa.Table, path: Path, title: str | None = None) -> Path:
+    """Render and write `path` atomically; nothing is written if rendering fails."""
+    text = render_html(table, title)
+
+    def write(tmp: str) -> None:
+        Path(tmp).write_text(text, encoding="utf-8")
+
+    return atomic_write(Path(path), write)
+
+
+def render_html(table: pa.Table, title: str | None = None) -> str:
+    meta = sweep_meta(table)
+    name = title or meta.get("name") or "sweep"
+    rankings = rank(table)
+    colours = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(_chip_order(table))}
+    body = [_header(name, meta, table)]
+    first = True
+    for mr in rankings:
+        pts = _front_points(table, mr.model, mr.tokens)
+        inner = _ranking_table(mr)
+        if pts:
+            fig = _frontier_figure(mr, pts, colours, meta)
+            inner += fig.to_html(
+                full_html=False,
+                include_plotlyjs=first,
+                config={"displaylogo": False, "responsive": True},
+            )
+            first = False
+        else:
+            inner += '<p class="note">No priced point meets the constraints: no frontier.</p>'
+        unpriced = [c.chip for c in mr.chips if c.fastest is not None and c.cheapest is None]
+        if unpriced:
+            inner += (
+                f'<p class="note">Without a price in the sweep (time only): '
+                f"{html.escape(', '.join(unpriced))}.</p>"
+            )
+        heading = f"{mr.model}: {mr.tokens:.3g} tokens"
+        body.append(f"<section><h2>{html.escape(heading)}</h2>\n{inner}\n</section>")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape('chipswitch sweep: ' + name)}</title>\n<style>{CSS}</style>\n"
+        "</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+    )
+
+
+def _chip_order(table: pa.Table) -> list[str]:
+    seen: dict[str, None] = {}
+    for c in table.column("chip").to_pylist():
+        seen.setdefault(c, None)
+    return list(seen)
+
+
+def _header(name: str, meta: dict[str, Any], table: pa.Table) -> str:
+    cons = meta.get("constraints") or {}
+    parts = []
+    if cons.get("deadline_days") is not None:
+        parts.append(f"deadline {cons['deadline_days']:,g} days")
+    if cons.get("budget_usd") is not None:
+        parts.append(f"budget ${cons['budget_usd']:,.0f}")
+    if cons.get("max_chips") is not None:
+        parts.append(f"at most {cons['max_chips']:,} chips")
+    limits = ", ".join(parts) or "none"
+    statuses = table.column("status").to_pylist()
+    counts = ", ".join(f"{statuses.count(s):,} {s}" for s in sorted(set(statuses)))
+    return (
+        f'<h1>{html.escape("Sweep: " + name)}</h1>\n<p class="meta">{table.num_rows:,} grid '
+        f"points ({html.escape(counts)}); objective {html.escape(str(meta.get('objective')))}; "
+        f"constraints: {html.escape(limits)}. Cost = chip-hours x the sweep's price; time = "
+        f"tokens / predicted throughput. Cost ranks and the plots use the points that meet every "
+        f"constraint; time ranks the points that fail none that can be checked (a chip without "
+        f"a price is held to no budget). The Pareto front (no point both cheaper and faster) "
+        f"is ringed.</p>"
+    )
+
+
+def _money(x: float | None) -> str:
+    return "—" if x is None else f"${x:,.0f}"
+
+
+def _ranking_table(mr: ModelRanking) -> str:
+    head = ["cost rank", "chip", "cheapest $", "days", "chips", "time rank", "fastest days"]
+    head += ["$ at fastest", "chips ", "points ok / meet limits / all"]
+    rows = []
+    for c in mr.chips:
+        ch, fa = c.cheapest, c.fastest
+        rows.append(
+            [
+                c.cost_rank or "—",
+                c.chip,
+                _money(ch.cost_usd) if ch else "—",
+                f"{ch.days:,.1f}" if ch else "—",
+                f"{ch.chips:,}" if ch else "—",
+                c.time_rank or "—",
+                f"{fa.days:,.1f}" if fa else "—",
+                _money(fa.cost_usd) if fa else "—",
+                f"{fa.chips:,}" if fa else "—",
+                f"{c.ok} / {c.eligible} / {c.points}",
+            ]
+        )
+    th = "".join(f"<th>{html.escape(h.strip())}</th>" for h in head)
+    num = ' class="num"'
+    trs = "".join(
+        "<tr>"
+        + "".join(f"<td{'' if i == 1 else num}>{html.escape(str(v))}</td>" for i, v in enumerate(r))
+        + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+
+
+def _frontier_figure(
+    mr: ModelRanking, pts: list[FrontPoint], colours: dict[str, str], meta: dict[str, Any]
+) -> Any:
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for chip in dict.fromkeys(p.chip for p in pts):
+        mine = [p for p in pts if p.chip == chip]
+        fig.add_trace(
+            go.Scatter(
+                x=[p.cost_usd for p in mine],
+                y=[p.days for p in mine],
+                mode="markers",
+                name=chip,
+                marker={"color": colours.get(chip, "#444"), "size": 8, "opacity": 0.75},
+                text=[p.label for p in mine],
+                hovertemplate="%{text}<br>$%{x:,.0f}, %{y:,.1f} days<extra></extra>",
+            )
+        )
+    front = pareto_front(pts)
+    fig.add_trace(
+        go.Scatter(
+            x=[p.cost_usd for p in front],
+            y=[p.days for p in front],
+            mode="lines+markers",
+            name="Pareto front",
+            line={"color": "#222", "width": 1, "dash": "dot", "shape": "hv"},
+            marker={"size": 15, "color": "rgba(0,0,0,0)", "line": {"color": "#222", "width": 2}},
+            text=[p.label for p in front],
+            hovertemplate="Pareto: %{text}<br>$%{x:,.0f}, %{y:,.1f} days<extra></extra>",
+        )
+    )
+    # Axes span the data (a budget far above every point would squash them); the deadline and
+    # budget lines show where they fall inside it.
+    xr, yr = _log_range([p.cost_usd for p in pts]), _log_range([p.days for p in pts])
+    cons = meta.get("constraints") or {}
+    if cons.get("deadline_days"):
+        fig.add_hline(y=cons["deadline_days"], line_dash="dash", line_color="#999")
+    if cons.get("budget_usd"):
+        fig.add_vline(x=cons["budget_usd"], line_dash="dash", line_color="#999")
+    fig.update_layout(
+        title=f"{mr.model}: cost vs time to train {mr.tokens:.3g} tokens",
+        xaxis={"title": "cost (USD)", "type": "log", "range": xr},
+        yaxis={"title": "time to train (days)", "type": "log", "range": yr},
+        template="plotly_white",
+        height=480,
+        legend={"title": "chip"},
+        margin={"l": 60, "r": 20, "t": 50, "b": 50},
+    )
+    return fig
+
+
+def _log_range(values: Sequence[float], pad: float = 0.08) -> list[float]:
+    """A log10 axis range around `values`, padded by `pad` decades each side (at least)."""
+    lo, hi = math.log10(min(values)), math.log10(max(values))
+    extra = max(pad, (hi - lo) * 0.05)
+    return [lo - extra, hi + extra]

@@ -1,0 +1,478 @@
+"""The HTTP API under /api: thin handlers over the library, answering the CLI's JSON.
+
+Catalog listings reuse the CLI's record builders and plan/compare the library's presenters,
+all passed through the CLI's `jsonable`, so `GET /api/chips` is `chipswitch hardware list
+--json` and `POST /api/plan` is `chipswitch plan ... --json` for the same inputs. The engine's
+CPU work runs on the bounded pool of `limits.Worker`; no handler opens a path taken from a
+request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import yaml
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import ValidationError
+
+from chipswitch.catalog import DATA_DIR, Catalog
+from chipswitch.cli.catalog_cmds import (
+    _model_summary,
+    chip_detail,
+    chip_record,
+    model_record,
+    price_record,
+)
+from chipswitch.cli.common import jsonable
+from chipswitch.compare import compare, pareto_counts, plan_training, resolve_price
+from chipswitch.decide.engine import decide
+from chipswitch.decide.scenario import (
+    SCENARIO_DIR,
+    Scenario,
+    parse_scenario,
+    shipped_scenarios,
+)
+from chipswitch.errors import ChipswitchError, UnknownNameError
+from chipswitch.hardware.spec import Chip
+from chipswitch.perf.efficiency import load_calibration
+from chipswitch.perf.workload import Workload
+from chipswitch.presenters import comparison_report, plan_report
+from chipswitch.validate import read_rows, validate_rows
+from chipswitch.web.limits import (
+    LimitError,
+    Limits,
+    LruCache,
+    Worker,
+    check_nodes,
+    check_plan_grid,
+    plan_grid_size,
+)
+from chipswitch.web.schemas import CompareRequest, DecideRequest, Objective, PlanRequest
+
+T = TypeVar("T")
+LOG = logging.getLogger("chipswitch.web")
+
+PUBLIC_CSV = DATA_DIR / "validation" / "public.csv"
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+#: Web-only bounds on a posted scenario (the CLI has none: it runs on your own machine).
+MAX_HORIZON_MONTHS = 240
+MAX_OPTIONS = 16
+
+
+class ApiError(Exception):
+    """An answer other than 200 that the API writes itself: `{"detail": ..., **extra}`."""
+
+    def __init__(self, status: int, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.extra = extra
+
+
+@dataclass
+class ApiState:
+    """What the handlers share: the catalog, the limits, the worker pool and caches."""
+
+    catalog: Catalog
+    limits: Limits
+    worker: Worker
+    cache: LruCache
+    _validation: dict[str, Any] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def validation(self) -> dict[str, Any]:
+        """The bundled public validation set, predicted once per server."""
+        with self._lock:
+            if self._validation is None:
+                cat = self.catalog
+                rep = validate_rows(read_rows(PUBLIC_CSV), cat, load_calibration())
+                vendors = {}
+                for r in rep.results:
+                    try:
+                        vendors[r.accelerator] = cat.chip(r.accelerator).vendor
+                    except UnknownNameError:
+                        vendors[r.accelerator] = "other"
+                self._validation = jsonable(
+                    {
+                        "file": PUBLIC_CSV.name,
+                        "rows": [r.as_dict() for r in rep.results],
+                        "skipped": [{"id": i, "reason": why} for i, why in rep.skipped],
+                        "summary": rep.summary(),
+                        "vendors": vendors,
+                    }
+                )
+            return self._validation
+
+
+def state(request: Request) -> ApiState:
+    st: ApiState = request.app.state.chipswitch
+    return st
+
+
+def _find(kind: str, field_name: str, name: str, find: Callable[[str], T], status: int) -> T:
+    try:
+        return find(name)
+    except UnknownNameError as exc:
+        raise ApiError(status, str(exc), suggestions=exc.suggestions, field=field_name) from None
+
+
+router = APIRouter(prefix="/api")
+
+
+# -- catalog ---------------------------------------------------------------------------------------
+
+
+@router.get("/chips", summary="Accelerators (chipswitch hardware list --json)")
+def list_chips(
+    request: Request,
+    vendor: Annotated[str | None, Query(max_length=32, description="only this vendor")] = None,
+) -> JSONResponse:
+    cat = state(request).catalog
+    chips = sorted(cat.chips.values(), key=lambda c: (c.vendor, c.release_year or 0, c.id))
+    if vendor is not None:
+        vendors = sorted({c.vendor for c in chips})
+        if vendor.lower() not in vendors:
+            err = UnknownNameError("vendor", vendor, vendors)
+            raise ApiError(422, f"{err}; known vendors: {', '.join(vendors)}", field="vendor")
+        chips = [c for c in chips if c.vendor == vendor.lower()]
+    return JSONResponse(jsonable([chip_record(c) for c in chips]))
+
+
+@router.get("/chips/{chip_id}", summary="One accelerator (chipswitch hardware show --json)")
+def get_chip(request: Request, chip_id: str) -> JSONResponse:
+    cat = state(request).catalog
+    chip = _find("chip", "chip_id", chip_id, cat.chip, 404)
+    record = chip_detail(cat, chip)
+    record["file"] = Path(record["file"]).name  # not the server's directories
+    record["offerings"] = sorted(o.id for o in cat.offerings_for(chip.id))
+    return JSONResponse(jsonable(record))
+
+
+@router.get("/offerings", summary="Published prices (chipswitch prices list --json)")
+def list_offerings(
+    request: Request,
+    chip: Annotated[str | None, Query(max_length=128, description="only this chip")] = None,
+    all_types: Annotated[
+        bool, Query(alias="all", description="also price types with no published price")
+    ] = False,
+) -> JSONResponse:
+    cat = state(request).catalog
+    chip_id = _find("chip", "chip", chip, cat.chip, 404).id if chip else None
+    rows = [
+        price_record(off, p)
+        for off in sorted(cat.offerings.values(), key=lambda o: (o.chip, o.id))
+        if chip_id is None or off.chip == chip_id
+        for p in sorted(off.prices, key=lambda p: (p.type, p.sort_date))
+        if all_types or p.usd_per_chip_second is not None
+    ]
+    return JSONResponse(jsonable(rows))
+
+
+@router.get("/models", summary="Model shapes (chipswitch models list --json)")
+def list_models(request: Request) -> JSONResponse:
+    cat = state(request).catalog
+    shapes = sorted(cat.models.values(), key=lambda m: (m.family or "", m.id))
+    return JSONResponse(jsonable([_model_summary(m) for m in shapes]))
+
+
+@router.get("/models/{model_id}", summary="One model shape (chipswitch models show --json)")
+def get_model(request: Request, model_id: str) -> JSONResponse:
+    cat = state(request).catalog
+    shape = _find("model", "model_id", model_id, cat.model, 404)
+    return JSONResponse(jsonable(model_record(shape)))
+
+
+@router.get("/scenarios", summary="Names of the shipped decision scenarios")
+def list_scenarios() -> JSONResponse:
+    return JSONResponse(shipped_scenarios())
+
+
+@router.get(
+    "/scenarios/{name}",
+    summary="A shipped scenario's YAML text",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+)
+def get_scenario(name: str) -> PlainTextResponse:
+    path = _shipped_scenario(name)
+    return PlainTextResponse(path.read_text(encoding="utf-8"), media_type="application/yaml")
+
+
+@router.get("/limits", summary="The bounds this server puts on one request")
+def get_limits(request: Request) -> JSONResponse:
+    lim = state(request).limits
+    out = {k: getattr(lim, k) for k in lim.__dataclass_fields__}
+    out |= {"max_horizon_months": MAX_HORIZON_MONTHS, "max_options": MAX_OPTIONS}
+    return JSONResponse(out)
+
+
+def _shipped_scenario(name: str) -> Path:
+    """The file of a shipped scenario; any other name (a path included) is a 404."""
+    names = shipped_scenarios()
+    if name not in names:
+        err = UnknownNameError("scenario", name, names)
+        raise ApiError(404, f"{err} (shipped: {', '.join(names)})", suggestions=err.suggestions)
+    return SCENARIO_DIR / f"{name}.yaml"
+
+
+# -- the performance engine ------------------------------------------------------------------------
+
+
+def _workload(cat: Catalog, req: PlanRequest | CompareRequest) -> Workload:
+    shape = _find("model", "model", req.model, cat.model, 422)
+    return Workload(shape, req.global_batch, req.seq, req.precision)
+
+
+def _check_job(lim: Limits, req: PlanRequest | CompareRequest) -> None:
+    for name, value, bound in (
+        ("chips", req.chips, lim.max_chips),
+        ("global_batch", req.global_batch, lim.max_global_batch),
+        ("seq", req.seq, lim.max_seq_len),
+    ):
+        if value > bound:
+            raise LimitError(422, f"{name} {value:,} is over the limit of {bound:,}", f"max_{name}")
+
+
+@router.post("/plan", summary="Best parallel plans for a job (chipswitch plan --json)")
+async def plan(req: PlanRequest, request: Request) -> JSONResponse:
+    st = state(request)
+    key = ("plan", req.model_dump_json())
+    hit = st.cache.get(key)
+    if hit is not None:
+        return JSONResponse(hit)
+    cat, lim = st.catalog, st.limits
+    _check_job(lim, req)
+    w = _workload(cat, req)
+    chip = _find("chip", "hardware", req.hardware, cat.chip, 422)
+    price = resolve_price(cat, chip, req.price) if req.price else None
+    counts = [req.chips]
+    if req.tokens and req.pareto:
+        counts += pareto_counts(req.chips)
+    check_plan_grid(sum(plan_grid_size(w, chip, n) for n in counts), lim, "this plan")
+
+    def work() -> dict[str, Any]:
+        out = plan_training(
+            w,
+            chip,
+            req.chips,
+            catalog=cat,
+            tokens=req.tokens,
+            price=price,
+            top=req.top,
+            pareto_front=req.pareto,
+        )
+        body: dict[str, Any] = jsonable(plan_report(out.result, out.cost, out.front))
+        return body
+
+    body = await st.worker.run(work)
+    st.cache.put(key, body)
+    return JSONResponse(body)
+
+
+@router.post("/compare", summary="One job on each chip: days and USD to train")
+async def compare_chips(req: CompareRequest, request: Request) -> JSONResponse:
+    st = state(request)
+    key = ("compare", req.model_dump_json())
+    hit = st.cache.get(key)
+    if hit is not None:
+        return JSONResponse(hit)
+    cat, lim = st.catalog, st.limits
+    _check_job(lim, req)
+    w = _workload(cat, req)
+    chips: list[Chip]
+    if req.hardware:
+        if len(req.hardware) > lim.max_hardware:
+            raise LimitError(
+                422, f"{len(req.hardware)} chips asked, limit {lim.max_hardware}", "max_hardware"
+            )
+        chips = [
+            _find("chip", f"hardware.{i}", h, cat.chip, 422) for i, h in enumerate(req.hardware)
+        ]
+    else:
+        chips = sorted(cat.chips.values(), key=lambda c: (c.vendor, c.id))
+    check_plan_grid(sum(plan_grid_size(w, c, req.chips) for c in chips), lim, "this comparison")
+
+    def work() -> dict[str, Any]:
+        res = compare(w, chips, req.chips, req.tokens, catalog=cat, price_type=req.price_type)
+        body: dict[str, Any] = jsonable(comparison_report(res))
+        return body
+
+    body = await st.worker.run(work)
+    st.cache.put(key, body)
+    return JSONResponse(body)
+
+
+@router.get("/validate", summary="The bundled public validation set (chipswitch validate --json)")
+async def validation(request: Request) -> JSONResponse:
+    st = state(request)
+    return JSONResponse(await st.worker.run(st.validation))
+
+
+# -- the decision engine ---------------------------------------------------------------------------
+
+DECIDE_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/DecideRequest"}},
+            "application/yaml": {
+                "schema": {"type": "string", "description": "a scenario file's YAML text"}
+            },
+        },
+    }
+}
+
+
+def _parse_body(ctype: str, raw: bytes, lim: Limits) -> dict[str, Any]:
+    """The request as DecideRequest fields; YAML bodies are the scenario itself."""
+    if ctype in YAML_TYPES:
+        try:
+            data = yaml.safe_load(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ApiError(422, "the YAML body is not UTF-8 text") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ApiError(422, f"invalid YAML: {where}{problem}") from None
+        except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2024-13-45
+            raise ApiError(422, f"invalid YAML value: {exc}") from None
+        check_nodes(data, lim)
+        return {"scenario": data}
+    if ctype not in ("", "application/json"):
+        raise ApiError(
+            415,
+            f"content type '{ctype}' not accepted; send application/json or application/yaml",
+        )
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise RequestValidationError(
+            [{"type": "json_invalid", "loc": ("body",), "msg": f"JSON decode error: {exc}"}]
+        ) from None
+    check_nodes(data, lim)
+    if not isinstance(data, dict):
+        raise RequestValidationError(
+            [{"type": "dict_type", "loc": ("body",), "msg": "expected a JSON object"}]
+        )
+    return data
+
+
+def _check_scenario(sc: Scenario, cat: Catalog, lim: Limits) -> None:
+    if sc.horizon > MAX_HORIZON_MONTHS:
+        raise LimitError(
+            422,
+            f"horizon of {sc.horizon} months is over the web limit of {MAX_HORIZON_MONTHS}",
+            "max_horizon_months",
+        )
+    if len(sc.options) > MAX_OPTIONS:
+        raise LimitError(
+            422,
+            f"{len(sc.options)} options, over the web limit of {MAX_OPTIONS}",
+            "max_options",
+        )
+    total = 0
+    for m in sc.roadmap.models:
+        try:
+            w = Workload(cat.model(m.model), m.global_batch, m.seq_len, m.precision)
+        except UnknownNameError:
+            continue  # the engine names the field
+        for choice in sc.hardware.values():
+            try:
+                chip = cat.chip(choice.chip)
+            except UnknownNameError:
+                continue
+            for name, value, bound in (
+                ("n_chips", m.n_chips, lim.max_chips),
+                ("global_batch", m.global_batch, lim.max_global_batch),
+                ("seq_len", m.seq_len, lim.max_seq_len),
+            ):
+                if value > bound:
+                    raise LimitError(
+                        422,
+                        f"roadmap model {m.model}: {name} {value:,} is over the limit of {bound:,}",
+                        f"max_{name}",
+                    )
+            total += plan_grid_size(w, chip, m.n_chips)
+    check_plan_grid(total, lim, "the scenario's roadmap")
+
+
+@router.post(
+    "/decide",
+    summary="Decision analysis of a scenario (chipswitch decide --json)",
+    openapi_extra=DECIDE_BODY,
+)
+async def decide_scenario(
+    request: Request,
+    samples: Annotated[
+        int | None, Query(ge=100, le=200_000, description="overrides the body's samples")
+    ] = None,
+    seed: Annotated[
+        int | None, Query(ge=0, le=2**63 - 1, description="overrides the body's seed")
+    ] = None,
+    objective: Annotated[
+        Objective | None, Query(description="overrides the body's objective")
+    ] = None,
+) -> JSONResponse:
+    st = state(request)
+    cat, lim = st.catalog, st.limits
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fields = _parse_body(ctype, await request.body(), lim)
+    for name, value in (("samples", samples), ("seed", seed), ("objective", objective)):
+        if value is not None:
+            fields[name] = value
+    try:
+        req = DecideRequest.model_validate(fields)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [
+                {"type": e["type"], "loc": ("body", *e["loc"]), "msg": e["msg"]}
+                for e in exc.errors(include_url=False)
+            ]
+        ) from None
+    if req.samples > lim.max_samples:
+        raise LimitError(
+            422,
+            f"samples {req.samples:,} is over the limit of {lim.max_samples:,}",
+            "max_samples",
+        )
+    if isinstance(req.scenario, str):
+        path = _shipped_scenario(req.scenario)
+        sc = parse_scenario(yaml.safe_load(path.read_text(encoding="utf-8")), req.scenario)
+    else:
+        sc = parse_scenario(req.scenario, "scenario")
+    _check_scenario(sc, cat, lim)
+
+    posted = not isinstance(req.scenario, str)
+
+    def work() -> dict[str, Any]:
+        try:
+            res = decide(
+                sc, samples=req.samples, seed=req.seed, objective=req.objective, catalog=cat
+            )
+        except (ChipswitchError, ValidationError):
+            raise
+        except Exception as exc:
+            if not posted:  # the shipped scenario failing is a bug: a 500 with a traceback
+                raise
+            # A posted scenario with extreme values can break the numerics (overflow to inf,
+            # a NaN in a root finder): the request's fault, logged, answered with a 422.
+            LOG.warning("decision on a posted scenario failed", exc_info=True)
+            raise ApiError(
+                422,
+                f"the decision engine could not evaluate this scenario "
+                f"({type(exc).__name__}: {exc}); check it for extreme values",
+            ) from None
+        return res.to_dict()
+
+    return JSONResponse(await st.worker.run(work))
