@@ -18,6 +18,10 @@ Steps:
    the environment and the profile's efficiencies.
 
 Exit status: 0 when every configuration ran, 1 otherwise (the report is written either way).
+
+`--rescore OUT/measure-report.json --profile OUT/<device>-profile.json` recomputes the
+engine's side of an existing report (after an engine or comparison change) without touching
+the measured values, and rewrites the report next to it with a `rescored` note.
 """
 
 from __future__ import annotations
@@ -131,6 +135,56 @@ def family_default_prediction(result: dict[str, Any]) -> dict[str, Any] | None:
         "memory_bytes": p.memory_bytes,
         "step_time_error": p.step_time / m["step_time"] - 1.0,
     }
+
+
+def rescore(report_path: Path, profile_path: Path) -> None:
+    """Recompute predictions and errors of a stored report; measurements are kept as they are."""
+    import datetime as dt
+
+    from chipswitch.calibrate.apply import calibrated_chip
+    from chipswitch.calibrate.compare import MeasureConfig, Measured, compare, predict, truncate
+    from chipswitch.calibrate.profile import CalibrationProfile
+    from chipswitch.catalog import load_catalog
+    from chipswitch.perf.efficiency import load_calibration
+
+    old = json.loads(report_path.read_text(encoding="utf-8"))
+    prof = CalibrationProfile.model_validate_json(profile_path.read_text(encoding="utf-8"))
+    cat = load_catalog([SHAPES])
+    chip, eff, _ = calibrated_chip(prof, cat, old["results"][0].get("hardware"), load_calibration())
+    results = []
+    for r in old["results"]:
+        if "error" in r:
+            results.append(r)
+            continue
+        c = r["config"]
+        cfg = MeasureConfig(
+            truncate(cat.model(c["base_model"]), c["layers"]),
+            c["micro_batch"],
+            c["seq"],
+            c["recompute"],
+            steps=c["steps"],
+            warmup=c["warmup"],
+        )
+        m = r["measured"]
+        measured = Measured(**{**m, "step_times": tuple(m["step_times"])})
+        new = compare(cfg, measured, predict(cfg, chip, eff, measured.precision, cat)).as_dict()
+        new["config"]["base_model"] = c["base_model"]
+        new.update({k: r[k] for k in ("calibration_file", "hardware", "label") if k in r})
+        new["family_defaults"] = family_default_prediction(new)
+        results.append(new)
+    rep = write_report(report_path.parent, profile_path, results)
+    rep["rescored"] = {
+        "date": dt.date.today().isoformat(),
+        "note": "engine side recomputed by `h100_calibrate_measure.py --rescore`; "
+        "measured values unchanged from the original run",
+    }
+    report_path.write_text(json.dumps(rep, indent=2) + "\n", "utf-8")
+    md = report_path.with_suffix(".md")
+    md.write_text(
+        md.read_text(encoding="utf-8")
+        + f"\nRescored on {rep['rescored']['date']}: {rep['rescored']['note']}.\n",
+        encoding="utf-8",
+    )
 
 
 def _pct(x: float | None, signed: bool = True) -> str:
@@ -247,12 +301,21 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda", choices=["cuda", "cpu", "xla"])
     ap.add_argument("--quick", action="store_true", help="calibrate --quick and fewer steps")
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--out", type=Path, help="output folder (required unless --rescore)")
+    ap.add_argument("--rescore", type=Path, help="recompute an existing report's predictions")
     ap.add_argument("--profile", type=Path, help="reuse this profile instead of calibrating")
     ap.add_argument("--limit", type=int, help="measure only the first N configurations")
     ap.add_argument("--steps", type=int, help="timed steps per configuration")
     ap.add_argument("--threads", type=int, help="CPU threads (CPU device only; default 1)")
     a = ap.parse_args(argv)
+    if a.rescore:
+        if not a.profile:
+            ap.error("--rescore needs --profile")
+        rescore(a.rescore, a.profile)
+        print(f"rescored: {a.rescore}", flush=True)
+        return 0
+    if a.out is None:
+        ap.error("--out is required")
     if a.device == "cpu" and a.threads is None:
         # one thread: on a shared machine, OpenMP threads stall waiting for each other
         a.threads = 1

@@ -24,6 +24,7 @@ from chipswitch.calibrate.apply import (
     table_with_profile,
 )
 from chipswitch.calibrate.compare import (
+    AMP_MEMORY_RATIO,
     FP32_MEMORY_RATIO,
     MeasureConfig,
     Measured,
@@ -224,8 +225,13 @@ def test_fp32_adjustment_rescales_memory_and_memory_bound_time() -> None:
     chip = CAT.chip("h100-sxm")
     bf = predict(cfg, chip, None, "bf16", CAT)
     fp = predict(cfg, chip, None, "fp32", CAT)
+    # both are rescaled from the engine's Megatron layout (2 + 4 + 12 B/parameter, bf16
+    # activations): bf16 autocast by AMP_MEMORY_RATIO, fp32 by FP32_MEMORY_RATIO
     for k, r in FP32_MEMORY_RATIO.items():
-        assert fp.memory_terms[k] == pytest.approx(bf.memory_terms[k] * r)
+        assert fp.memory_terms[k] == pytest.approx(bf.memory_terms[k] / AMP_MEMORY_RATIO[k] * r)
+    n_params = bf.memory_terms["mem_weights"] / 4  # fp32 parameters under autocast
+    state = sum(bf.memory_terms[k] for k in ("mem_weights", "mem_gradients", "mem_optimizer"))
+    assert state == pytest.approx(16 * n_params)  # torch AMP + Adam: 16 B per parameter
     assert fp.time_terms["compute_memory_bound"] == pytest.approx(
         2 * bf.time_terms["compute_memory_bound"]
     )
@@ -233,9 +239,10 @@ def test_fp32_adjustment_rescales_memory_and_memory_bound_time() -> None:
     # one device, no communication: the terms add up to the step, adjusted or not
     for p in (bf, fp):
         assert sum(p.time_terms.values()) == pytest.approx(p.step_time)
-    assert fp.adjustments and not bf.adjustments
+    assert fp.adjustments and any("16 B/parameter" in a for a in bf.adjustments)
     # the compared memory leaves the framework buffers out
-    assert bf.memory_bytes == pytest.approx(bf.engine_memory_total - bf.framework_bytes)
+    assert bf.memory_bytes == pytest.approx(sum(bf.memory_terms.values()))
+    assert bf.memory_bytes < bf.engine_memory_total - bf.framework_bytes  # 16 < 18 B/param
 
 
 def test_compare_errors_are_predicted_over_measured() -> None:

@@ -51,6 +51,16 @@ FP32_MEMORY_RATIO = {
     "mem_activations": 4.0 / 2.0,
     "mem_logits": 1.0,  # fp32 in both
 }
+#: PyTorch autocast (bf16) keeps fp32 parameters, fp32 gradients and fp32 Adam moments:
+#: 4 + 4 + 8 = 16 bytes per parameter, against Megatron's 2 + 4 + 12 = 18 that the engine
+#: assumes; activations are bf16 in both.
+AMP_MEMORY_RATIO = {
+    "mem_weights": 4.0 / 2.0,
+    "mem_gradients": 4.0 / 4.0,
+    "mem_optimizer": 8.0 / 12.0,
+    "mem_activations": 1.0,
+    "mem_logits": 1.0,
+}
 FP32_OPTIMIZER_RATIO = 28.0 / 30.0  # fp32 AdamW: read p, g, m, v; write p, m, v
 MEMORY_TERMS = ("mem_weights", "mem_gradients", "mem_optimizer", "mem_activations", "mem_logits")
 TIME_TERMS = (
@@ -244,6 +254,13 @@ def predict(
             mem_terms[k] = row[k] * r
         adjustments.append(
             "fp32 memory: weights x2, gradients x1, optimizer x8/12, activations x2, logits x1"
+        )
+    else:
+        for k, r in AMP_MEMORY_RATIO.items():
+            mem_terms[k] = row[k] * r
+        adjustments.append(
+            "torch autocast memory: fp32 weights (x2), fp32 gradients, Adam m+v (x8/12) = "
+            "16 B/parameter instead of Megatron's 18"
         )
     mem = sum(mem_terms.values())
     notes = list(sys.assumptions)
