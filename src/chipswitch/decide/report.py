@@ -8,12 +8,11 @@ no partial file behind.
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from chipswitch._io import atomic_write_text
 from chipswitch.decide.engine import OBJECTIVE_UNIT, DecisionResult
 from chipswitch.decide.verdict import OBJECTIVE_LABEL, fmt_objective, fmt_usd
 
@@ -36,21 +35,7 @@ th{background:#fafafa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 
 def write_report(res: DecisionResult, path: Path) -> Path:
     """Render and write `path` atomically; nothing is written if rendering fails."""
-    text = render_html(res)
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(Path(path), render_html(res))
 
 
 def render_html(res: DecisionResult) -> str:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,6 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from chipswitch._io import atomic_write as _atomic_write
 from chipswitch.errors import ChipswitchError
 from chipswitch.sweep.grid import Point, Sweep
 
@@ -129,22 +128,8 @@ def csv_path(out: Path) -> Path:
 
 # -- atomic writes ------------------------------------------------------------------------------
 def atomic_write(path: Path, write: Callable[[str], None]) -> Path:
-    """Call `write(tmp)` on a temporary file next to `path`, then rename it over `path`."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """`chipswitch._io.atomic_write`, creating the output folder if needed."""
+    return _atomic_write(path, write, make_parents=True)
 
 
 def write_part(out: Path, rows: Sequence[dict[str, Any]]) -> Path:
