@@ -7,11 +7,23 @@ for people (tables, charts) happens in the shells, not here.
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from chipswitch import units
+from chipswitch._yaml import load_model
+from chipswitch.catalog import Catalog
 from chipswitch.compare import ChipOutcome, Comparison
 from chipswitch.cost import TrainingCost
+from chipswitch.hardware.files import ChipFile
+from chipswitch.hardware.spec import Chip, Offering, Price
+from chipswitch.model.params import count_params
+from chipswitch.model.shape import ModelShape
 from chipswitch.search import ParetoPoint, PlanResult, SearchResult
 
 #: (breakdown key, label) of every step-time term, in the order a step spends it.
@@ -185,4 +197,152 @@ def comparison_report(cmp: Comparison) -> dict[str, Any]:
         "energy_note": ENERGY_NOTE,
         "flop_convention": FLOP_CONVENTION,
         "rows": [outcome_json(o) for o in cmp.rows],
+    }
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+def jsonable(obj: Any) -> Any:
+    """Plain JSON types: numbers as int/float (non-finite -> null), tuples as lists.
+
+    Floats keep 15 significant digits, which drops the binary noise of unit conversion.
+    """
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        # 15 significant digits drop binary noise (66.9 * 1e12 -> 6.69e13, not ...0.01).
+        return float(f"{obj:.15g}") if math.isfinite(obj) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, BaseModel):
+        return jsonable(obj.model_dump(mode="json"))
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, Sequence | set | frozenset):
+        return [jsonable(v) for v in obj]
+    if hasattr(obj, "item"):  # numpy scalars
+        return jsonable(obj.item())
+    if hasattr(obj, "tolist"):  # numpy arrays
+        return jsonable(obj.tolist())
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+
+# -- catalog records (the JSON contract of the catalog commands and endpoints) -------------------
+def chip_record(chip: Chip) -> dict[str, Any]:
+    """One chip in SI units; None where no source gives the value (listed in `unset`)."""
+    return {
+        "id": chip.id,
+        "name": chip.name,
+        "vendor": chip.vendor,
+        "family": chip.family,
+        "kind": chip.kind,
+        "aliases": list(chip.aliases),
+        "release_year": chip.release_year,
+        "peak_flops_bf16": chip.peak_flops.get("bf16"),
+        "peak_flops_fp16": chip.peak_flops.get("fp16"),
+        "peak_flops_fp8": chip.peak_flops.get("fp8"),
+        "peak_flops_fp32": chip.peak_flops.get("fp32"),
+        "hbm_bytes": chip.hbm_bytes,
+        "hbm_bandwidth": chip.hbm_bandwidth,
+        "scale_up_name": chip.scale_up_name,
+        "scale_up_bandwidth": chip.scale_up_bandwidth,
+        "scale_up_direction_assumed": chip.scale_up_direction_assumed,
+        "scale_up_domain": chip.scale_up_domain,
+        "chips_per_node": chip.chips_per_node,
+        "scale_out_bandwidth_per_node": chip.scale_out_bandwidth_per_node,
+        "neuroncores_per_chip": chip.neuroncores_per_chip,
+        "tdp_watts": chip.tdp_watts,
+        "sources": list(chip.sources),
+        "unset": list(chip.unset),
+    }
+
+
+def chip_file(cat: Catalog, chip: Chip) -> ChipFile | None:
+    path = cat.origin.get(f"chip:{chip.id}")
+    return None if path is None else load_model(path, ChipFile)
+
+
+def provenance(cf: ChipFile | None) -> dict[str, dict[str, Any]]:
+    """File key -> {sources, note} for every sourced value of the chip's file."""
+    out: dict[str, dict[str, Any]] = {}
+    if cf is None:
+        return out
+    for key in type(cf).model_fields:
+        item = getattr(cf, key)
+        if hasattr(item, "source"):
+            out[key] = {"sources": list(item.source), "note": item.note}
+    return out
+
+
+def chip_detail(cat: Catalog, chip: Chip) -> dict[str, Any]:
+    """`chip_record` plus the file it came from, per-field provenance and source titles."""
+    cf = chip_file(cat, chip)
+    record = chip_record(chip)
+    record["file"] = str(cat.origin.get(f"chip:{chip.id}", ""))
+    record["note"] = cf.note if cf else None
+    record["on_chip_memory"] = cf.on_chip_memory if cf else None
+    record["provenance"] = provenance(cf)
+    record["source_details"] = [source_detail(cat, s) for s in chip.sources]
+    return record
+
+
+def source_detail(cat: Catalog, source_id: str) -> dict[str, Any]:
+    src = cat.sources.get(source_id)
+    if src is None:
+        return {"id": source_id, "title": None, "url": None, "repo": None, "type": None}
+    return {"id": source_id, "title": src.title, "url": src.url, "repo": src.repo, "type": src.type}
+
+
+def model_record(shape: ModelShape) -> dict[str, Any]:
+    """Shape fields, parameters per component, total and active (= total for dense models)."""
+    counts = count_params(shape)
+    params = counts.as_dict()
+    total, active = params.pop("total"), params.pop("active")
+    record = shape.model_dump(mode="json")
+    record["params"] = params
+    record["params_total"] = total
+    record["params_active"] = active
+    record["params_non_embedding"] = counts.non_embedding
+    return record
+
+
+def price_record(off: Offering, price: Price) -> dict[str, Any]:
+    """One published (or, with --all, unpublished) price, in USD per hour."""
+    chip_hour = price.usd_per_chip_hour
+    return {
+        "offering": off.id,
+        "offering_name": off.name,
+        "chip": off.chip,
+        "cloud": off.cloud,
+        "chips_per_instance": off.chips_per_instance,
+        "type": price.type,
+        "usd_per_chip_hour": chip_hour,
+        "usd_per_instance_hour": None if chip_hour is None else chip_hour * off.chips_per_instance,
+        "region": price.region,
+        "date": price.date,
+        "sources": list(price.sources),
+        "note": price.note,
+    }
+
+
+def model_summary(m: ModelShape) -> dict[str, Any]:
+    """One line of `models list`: the main dimensions and the parameter counts."""
+    counts = count_params(m)
+    return {
+        "id": m.id,
+        "name": m.name,
+        "family": m.family,
+        "kind": m.kind,
+        "layers": m.layers,
+        "hidden": m.hidden,
+        "heads": m.heads,
+        "kv_heads": m.kv_heads,
+        "ffn_hidden": m.ffn_hidden,
+        "vocab": m.vocab,
+        "is_moe": m.is_moe,
+        "params_total": counts.total,
+        "params_active": counts.active,
     }

@@ -6,13 +6,11 @@ convert to TFLOP/s, GB, TB/s, GB/s, W and $/h, with the unit in the column heade
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.text import Text
 
-from chipswitch._yaml import load_model
-from chipswitch.catalog import Catalog
 from chipswitch.cli.common import (
     DASH,
     cell,
@@ -27,9 +25,17 @@ from chipswitch.cli.common import (
     si_format,
 )
 from chipswitch.hardware.files import ChipFile
-from chipswitch.hardware.spec import Chip, Offering, Price
-from chipswitch.model.params import count_params
-from chipswitch.model.shape import ModelShape
+from chipswitch.hardware.spec import Chip
+from chipswitch.presenters import (
+    chip_detail,
+    chip_file,
+    chip_record,
+    model_record,
+    model_summary,
+    price_record,
+    provenance,
+    source_detail,
+)
 
 hardware_app = typer.Typer(help="Accelerators: peaks, memory, interconnect, power.")
 models_app = typer.Typer(help="Model shapes and their parameter counts.")
@@ -43,104 +49,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(hardware_app, name="hardware")
     app.add_typer(models_app, name="models")
     app.add_typer(prices_app, name="prices")
-
-
-# -- records (the JSON contract) ------------------------------------------------------------
-def chip_record(chip: Chip) -> dict[str, Any]:
-    """One chip in SI units; None where no source gives the value (listed in `unset`)."""
-    return {
-        "id": chip.id,
-        "name": chip.name,
-        "vendor": chip.vendor,
-        "family": chip.family,
-        "kind": chip.kind,
-        "aliases": list(chip.aliases),
-        "release_year": chip.release_year,
-        "peak_flops_bf16": chip.peak_flops.get("bf16"),
-        "peak_flops_fp16": chip.peak_flops.get("fp16"),
-        "peak_flops_fp8": chip.peak_flops.get("fp8"),
-        "peak_flops_fp32": chip.peak_flops.get("fp32"),
-        "hbm_bytes": chip.hbm_bytes,
-        "hbm_bandwidth": chip.hbm_bandwidth,
-        "scale_up_name": chip.scale_up_name,
-        "scale_up_bandwidth": chip.scale_up_bandwidth,
-        "scale_up_direction_assumed": chip.scale_up_direction_assumed,
-        "scale_up_domain": chip.scale_up_domain,
-        "chips_per_node": chip.chips_per_node,
-        "scale_out_bandwidth_per_node": chip.scale_out_bandwidth_per_node,
-        "neuroncores_per_chip": chip.neuroncores_per_chip,
-        "tdp_watts": chip.tdp_watts,
-        "sources": list(chip.sources),
-        "unset": list(chip.unset),
-    }
-
-
-def _chip_file(cat: Catalog, chip: Chip) -> ChipFile | None:
-    path = cat.origin.get(f"chip:{chip.id}")
-    return None if path is None else load_model(path, ChipFile)
-
-
-def _provenance(cf: ChipFile | None) -> dict[str, dict[str, Any]]:
-    """File key -> {sources, note} for every sourced value of the chip's file."""
-    out: dict[str, dict[str, Any]] = {}
-    if cf is None:
-        return out
-    for key in type(cf).model_fields:
-        item = getattr(cf, key)
-        if hasattr(item, "source"):
-            out[key] = {"sources": list(item.source), "note": item.note}
-    return out
-
-
-def chip_detail(cat: Catalog, chip: Chip) -> dict[str, Any]:
-    """`chip_record` plus the file it came from, per-field provenance and source titles."""
-    cf = _chip_file(cat, chip)
-    record = chip_record(chip)
-    record["file"] = str(cat.origin.get(f"chip:{chip.id}", ""))
-    record["note"] = cf.note if cf else None
-    record["on_chip_memory"] = cf.on_chip_memory if cf else None
-    record["provenance"] = _provenance(cf)
-    record["source_details"] = [_source_detail(cat, s) for s in chip.sources]
-    return record
-
-
-def _source_detail(cat: Catalog, source_id: str) -> dict[str, Any]:
-    src = cat.sources.get(source_id)
-    if src is None:
-        return {"id": source_id, "title": None, "url": None, "repo": None, "type": None}
-    return {"id": source_id, "title": src.title, "url": src.url, "repo": src.repo, "type": src.type}
-
-
-def model_record(shape: ModelShape) -> dict[str, Any]:
-    """Shape fields, parameters per component, total and active (= total for dense models)."""
-    counts = count_params(shape)
-    params = counts.as_dict()
-    total, active = params.pop("total"), params.pop("active")
-    record = shape.model_dump(mode="json")
-    record["params"] = params
-    record["params_total"] = total
-    record["params_active"] = active
-    record["params_non_embedding"] = counts.non_embedding
-    return record
-
-
-def price_record(off: Offering, price: Price) -> dict[str, Any]:
-    """One published (or, with --all, unpublished) price, in USD per hour."""
-    chip_hour = price.usd_per_chip_hour
-    return {
-        "offering": off.id,
-        "offering_name": off.name,
-        "chip": off.chip,
-        "cloud": off.cloud,
-        "chips_per_instance": off.chips_per_instance,
-        "type": price.type,
-        "usd_per_chip_hour": chip_hour,
-        "usd_per_instance_hour": None if chip_hour is None else chip_hour * off.chips_per_instance,
-        "region": price.region,
-        "date": price.date,
-        "sources": list(price.sources),
-        "note": price.note,
-    }
 
 
 # -- hardware -------------------------------------------------------------------------------
@@ -276,8 +184,8 @@ def hardware_show(
     if json:
         print_json(chip_detail(cat, chip))
         return
-    cf = _chip_file(cat, chip)
-    prov = _provenance(cf)
+    cf = chip_file(cat, chip)
+    prov = provenance(cf)
     console.print(Text(f"{chip.name}", style="bold"), Text(f"({chip.id})", style="dim"))
     console.print(
         f"vendor {chip.vendor} · family {chip.family} · {chip.kind}"
@@ -310,7 +218,7 @@ def hardware_show(
         )
     console.print(Text("Sources", style="bold"))
     for sid in chip.sources:
-        detail = _source_detail(cat, sid)
+        detail = source_detail(cat, sid)
         where = detail["url"] or detail["repo"] or ""
         console.print(Text(f"  {sid}: {detail['title'] or '?'}  {where}".rstrip()))
     console.print(Text(f"File: {cat.origin.get(f'chip:{chip.id}', '')}", style="dim"))
@@ -323,7 +231,7 @@ def models_list(json: JsonFlag = False) -> None:
     cat = get_catalog()
     shapes = sorted(cat.models.values(), key=lambda m: (m.family or "", m.id))
     if json:
-        print_json([_model_summary(m) for m in shapes])
+        print_json([model_summary(m) for m in shapes])
         return
     if not shapes:
         console.print("The catalog has no models.", style="yellow")
@@ -334,7 +242,7 @@ def models_list(json: JsonFlag = False) -> None:
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("Active", justify="right", no_wrap=True)
     for m in shapes:
-        rec = _model_summary(m)
+        rec = model_summary(m)
         moe = m.moe
         table.add_row(
             m.id,
@@ -347,25 +255,6 @@ def models_list(json: JsonFlag = False) -> None:
             fmt_count(rec["params_active"]) if moe else cell(None),
         )
     print_table(table)
-
-
-def _model_summary(m: ModelShape) -> dict[str, Any]:
-    counts = count_params(m)
-    return {
-        "id": m.id,
-        "name": m.name,
-        "family": m.family,
-        "kind": m.kind,
-        "layers": m.layers,
-        "hidden": m.hidden,
-        "heads": m.heads,
-        "kv_heads": m.kv_heads,
-        "ffn_hidden": m.ffn_hidden,
-        "vocab": m.vocab,
-        "is_moe": m.is_moe,
-        "params_total": counts.total,
-        "params_active": counts.active,
-    }
 
 
 @models_app.command("show")

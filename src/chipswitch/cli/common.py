@@ -6,17 +6,15 @@ goes through the rich consoles; `print_json` writes plain JSON for scripts.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from rich import box
 from rich.console import Console
 from rich.measure import Measurement
@@ -27,6 +25,7 @@ from chipswitch import units
 from chipswitch._yaml import format_validation_error
 from chipswitch.catalog import Catalog, load_catalog
 from chipswitch.errors import ChipswitchError, UnknownNameError
+from chipswitch.presenters import jsonable
 
 T = TypeVar("T")
 
@@ -113,35 +112,6 @@ def report_error(exc: BaseException) -> None:
 
 
 # -- JSON -----------------------------------------------------------------------------------
-def jsonable(obj: Any) -> Any:
-    """Plain JSON types: numbers as int/float (non-finite -> null), tuples as lists.
-
-    Floats keep 15 significant digits, which drops the binary noise of unit conversion.
-    """
-    if obj is None or isinstance(obj, bool | str):
-        return obj
-    if isinstance(obj, int):
-        return int(obj)
-    if isinstance(obj, float):
-        # 15 significant digits drop binary noise (66.9 * 1e12 -> 6.69e13, not ...0.01).
-        return float(f"{obj:.15g}") if math.isfinite(obj) else None
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, BaseModel):
-        return jsonable(obj.model_dump(mode="json"))
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, Mapping):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, Sequence | set | frozenset):
-        return [jsonable(v) for v in obj]
-    if hasattr(obj, "item"):  # numpy scalars
-        return jsonable(obj.item())
-    if hasattr(obj, "tolist"):  # numpy arrays
-        return jsonable(obj.tolist())
-    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
-
-
 def print_json(obj: Any) -> None:
     """Write `obj` as indented JSON to stdout: no markup, no colour, SI numbers as they are."""
     sys.stdout.write(json.dumps(jsonable(obj), indent=2, ensure_ascii=False) + "\n")

@@ -24,14 +24,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import ValidationError
 
 from chipswitch.catalog import DATA_DIR, Catalog
-from chipswitch.cli.catalog_cmds import (
-    _model_summary,
-    chip_detail,
-    chip_record,
-    model_record,
-    price_record,
-)
-from chipswitch.cli.common import jsonable
 from chipswitch.compare import compare, pareto_counts, plan_training, resolve_price
 from chipswitch.decide.engine import decide
 from chipswitch.decide.scenario import (
@@ -44,7 +36,16 @@ from chipswitch.errors import ChipswitchError, UnknownNameError
 from chipswitch.hardware.spec import Chip
 from chipswitch.perf.efficiency import load_calibration
 from chipswitch.perf.workload import Workload
-from chipswitch.presenters import comparison_report, plan_report
+from chipswitch.presenters import (
+    chip_detail,
+    chip_record,
+    comparison_report,
+    jsonable,
+    model_record,
+    model_summary,
+    plan_report,
+    price_record,
+)
 from chipswitch.validate import read_rows, validate_rows
 from chipswitch.web.limits import (
     LimitError,
@@ -180,7 +181,7 @@ def list_offerings(
 def list_models(request: Request) -> JSONResponse:
     cat = state(request).catalog
     shapes = sorted(cat.models.values(), key=lambda m: (m.family or "", m.id))
-    return JSONResponse(jsonable([_model_summary(m) for m in shapes]))
+    return JSONResponse(jsonable([model_summary(m) for m in shapes]))
 
 
 @router.get("/models/{model_id}", summary="One model shape (chipswitch models show --json)")
