@@ -302,6 +302,12 @@ def test_plan_and_validate_use_the_profile(tmp_path: Path) -> None:
     b, c = json.loads(base.stdout), json.loads(cal.stdout)
     assert c["best"]["step_time_s"] > b["best"]["step_time_s"]
     assert c["calibration"]["name"].startswith("profile NVIDIA H100")
+    # the time-vs-cost front over chip counts is searched with the profile as well
+    tok = ["--tokens", "1e11", "--price", "aws-p5"]
+    b2 = json.loads(RUN.invoke(app, [*args, *tok, "--json"]).stdout)
+    c2 = json.loads(RUN.invoke(app, [*args, *tok, "--json", "--calibration", str(path)]).stdout)
+    assert c2["pareto"] and b2["pareto"]
+    assert c2["pareto"][0]["seconds"] > b2["pareto"][0]["seconds"]
 
     csv = DATA_DIR / "validation" / "public.csv"
     v0 = json.loads(RUN.invoke(app, ["validate", str(csv), "--json"]).stdout)

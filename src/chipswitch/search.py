@@ -175,12 +175,13 @@ def pareto(
     usd_per_chip_second: float | None,
     *,
     catalog: Catalog | None = None,
+    eff: Efficiency | None = None,
 ) -> list[ParetoPoint]:
     """Best plan at each chip count, reduced to the time-vs-cost non-dominated front."""
     points: list[ParetoPoint] = []
     for n in counts:
         try:
-            r = search(workload, chip, n, catalog=catalog, top=1)
+            r = search(workload, chip, n, catalog=catalog, eff=eff, top=1)
         except InfeasibleError:
             continue
         secs = tokens / (r.best.tokens_per_s_per_chip * n)

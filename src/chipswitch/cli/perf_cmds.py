@@ -19,21 +19,14 @@ from chipswitch.cli.common import (
     print_json,
     print_table,
 )
+from chipswitch.compare import pareto_counts, resolve_price
 from chipswitch.cost import TrainingCost, training_cost
 from chipswitch.errors import ChipswitchError
-from chipswitch.hardware.spec import Offering, Price
 from chipswitch.perf.efficiency import load_calibration
 from chipswitch.perf.workload import Workload
 from chipswitch.presenters import BREAKDOWN_MEMORY, BREAKDOWN_TIME, plan_report
 from chipswitch.search import ParetoPoint, SearchResult, pareto, search
 from chipswitch.validate import ValidationReport, read_rows, validate_rows
-
-
-def _price(off: Offering, spec: str | None) -> Price:
-    try:
-        return off.price(spec)
-    except ValueError as exc:
-        raise ChipswitchError(str(exc)) from None
 
 
 def _print_plans(r: SearchResult, cost: TrainingCost | None, front: list[ParetoPoint]) -> None:
@@ -155,26 +148,16 @@ def plan(
             err_console.print(f"[yellow]note:[/] {note}")
     else:
         chip = cat.chip(hardware)
-    pr = None
-    if price:
-        off_id, _, ptype = price.partition(":")
-        off = cat.offering(off_id)
-        if off.chip != chip.id:
-            raise ChipswitchError(f"offering {off.id} rents {off.chip}, not {chip.id}")
-        pr = _price(off, ptype or None)
+    pr = resolve_price(cat, chip, price) if price else None
     w = Workload(shape, global_batch, seq, prec)
     result = search(w, chip, chips, catalog=cat, eff=eff, top=top)
     cost = front = None
     if tokens:
         b = result.best
         cost = training_cost(tokens, b.tokens_per_s_per_chip, b.interval, chips, chip, pr)
-        if pareto_front and eff is not None:
-            err_console.print("[yellow]note:[/] no Pareto front with --calibration")
-        elif pareto_front:
-            counts = sorted({max(1, int(chips * f)) for f in (0.25, 0.5, 1, 2, 4)})
-            front = pareto(
-                w, chip, counts, tokens, pr.usd_per_chip_second if pr else None, catalog=cat
-            )
+        if pareto_front:
+            usd = pr.usd_per_chip_second if pr else None
+            front = pareto(w, chip, pareto_counts(chips), tokens, usd, catalog=cat, eff=eff)
     if as_json:
         print_json(plan_report(result, cost, front))
         return
