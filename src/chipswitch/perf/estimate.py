@@ -8,7 +8,9 @@ Step-time assembly (Narayanan et al. 2021, section 2.2 and 3.3):
 with m = global_batch / (dp * micro_batch) micro-batches per step. Backward costs twice the
 forward for GEMMs and memory-bound ops, 2.5x for flash attention (Dao 2023, section 3.1).
 Full recomputation adds one forward (and its TP traffic); selective recomputation re-runs the
-norms and MLP activation (Korthikanti et al. 2022, section 5).
+norms and MLP activation: Korthikanti et al. 2022 (section 5) recompute the attention core
+instead, which flash attention already does in its backward; this is the element-wise variant
+(torchtitan's and MaxText's selective policies keep GEMM outputs and recompute the rest).
 """
 
 from __future__ import annotations
