@@ -155,3 +155,22 @@ def test_fp8_is_faster_than_bf16_on_hopper() -> None:
     w16, w8 = Workload(GPT, 64, 2048), Workload(GPT, 64, 2048, "fp8")
     p = PlanArrays.from_plans([Plan(dp=16, micro_batch=4)])
     assert estimate(w8, _sys(16), p).step_time[0] < estimate(w16, _sys(16), p).step_time[0]
+
+
+def test_rings_leaving_a_domain_run_at_one_nic() -> None:
+    """Hierarchical collectives spread inter-node traffic over the k NICs of a node; a ring of
+    point-to-point sends (CP, PP) is only as fast as its slowest hop, one worker's NIC."""
+    from chipswitch.perf import comm
+
+    sys = _sys(64)  # H100: 8 GPUs per NVLink domain, 400 Gbit/s NIC per GPU
+    size, stride = np.array([16.0]), np.array([1.0])
+    coll, _ = comm.group_link(size, stride, sys, "collective")
+    ring, _ = comm.group_link(size, stride, sys, "ring")
+    a2a, _ = comm.group_link(size, stride, sys, "all_to_all")
+    nic = sys.scale_out_bandwidth * sys.eff.collective_out
+    assert ring[0] == pytest.approx(nic)
+    assert coll[0] == pytest.approx(min(8 * nic, sys.scale_up_bandwidth * sys.eff.collective_up))
+    # all-to-all over 16 ranks in 2 nodes: 8 of 15 peers are remote
+    assert a2a[0] == pytest.approx(nic * 15 / 8)
+    inside, _ = comm.group_link(np.array([8.0]), stride, sys, "ring")
+    assert inside[0] == pytest.approx(sys.scale_up_bandwidth * sys.eff.collective_up)

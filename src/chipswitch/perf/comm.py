@@ -22,14 +22,32 @@ from chipswitch.perf.system import System
 Arr = NDArray[Any]  # float arrays; numpy stubs cannot type mixed scalar/array math
 
 
-def group_link(size: Arr, stride: Arr, sys: System) -> tuple[Arr, Arr]:
-    """(bus bandwidth B/s, per-step latency s) for groups of `size` workers `stride` apart."""
+def group_link(size: Arr, stride: Arr, sys: System, pattern: str = "collective") -> tuple[Arr, Arr]:
+    """(bus bandwidth B/s, per-step latency s) for groups of `size` workers `stride` apart.
+
+    `pattern` says how traffic leaves a domain:
+    - "collective" (all-reduce, all-gather, reduce-scatter): hierarchical, the k members of
+      a domain drive k NICs at once;
+    - "ring" (context-parallel ring, pipeline sends): point to point, the slowest hop is one
+      worker's NIC;
+    - "all_to_all": each worker sends the (n - k)/n of its data bound for other domains
+      through its own NIC (expressed as an equivalent bus bandwidth for `all_to_all`).
+    """
     size = np.asarray(size, dtype=np.float64)
     stride = np.asarray(stride, dtype=np.float64)
     up = sys.scale_up_bandwidth * sys.eff.collective_up
+    nic = sys.scale_out_bandwidth * sys.eff.collective_out
     inside = size * stride <= sys.domain_workers
     per_domain = np.clip(np.floor(sys.domain_workers / stride), 1.0, size)
-    out = np.minimum(up, per_domain * sys.scale_out_bandwidth * sys.eff.collective_out)
+    if pattern == "collective":
+        out = np.minimum(up, per_domain * nic)
+    elif pattern == "ring":
+        out = np.minimum(up, nic)
+    elif pattern == "all_to_all":
+        crossing = np.maximum(size - per_domain, 1.0) / np.maximum(size - 1.0, 1.0)
+        out = np.minimum(up, nic / crossing)
+    else:
+        raise ValueError(f"unknown traffic pattern {pattern!r}")
     bw = np.where(inside, up, out)
     lat = np.where(inside, sys.eff.latency_up, sys.eff.latency_out)
     return bw, lat

@@ -123,18 +123,18 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
 
     ep_t = np.zeros_like(tp)
     if d.moe_layers:
-        bw, lat = comm.group_link(ep, tp, sys)
+        bw, lat = comm.group_link(ep, tp, sys, "all_to_all")
         rep = np.where(sp, tp, 1.0)
         volume = 2.0 * tokens * d.top_k * h / rep * eff.moe_imbalance
         a2a = comm.all_to_all(volume, ep, bw, lat)
         ep_t = lm * np.where(rc == 2, 6.0, 4.0) * a2a
 
-    bw, lat = comm.group_link(cp, tp, sys)
+    bw, lat = comm.group_link(cp, tp, sys, "ring")
     kv_chunk = 2.0 * tokens * 2.0 * d.kv_width / tp
     cp_t = lstage * np.where(cp > 1, 3.0 * (cp - 1.0) * (kv_chunk / bw + lat), 0.0)
     cp_x = np.maximum(0.0, cp_t - attn * (1.0 + ATTN_BWD))
 
-    bw, lat = comm.group_link(np.full_like(pp, 2.0), tp * cp * dp, sys)
+    bw, lat = comm.group_link(np.full_like(pp, 2.0), tp * cp * dp, sys, "ring")
     rep = np.where(sp, tp, 1.0)
     pp_t = np.where(pp > 1, 2.0 * vp * comm.p2p(2.0 * tokens * h / rep, bw, lat), 0.0)
 
