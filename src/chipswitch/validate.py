@@ -335,7 +335,7 @@ def row_case(row: dict[str, str], cat: Catalog) -> RowCase:
     model = row_model(row, cat)
     return RowCase(
         id=row["id"],
-        source=(row.get("source") or "").split(" (")[0].split(",")[0].strip(),
+        source=re.split(r" \(|, ", row.get("source") or "")[0].strip(),
         accelerator=row["accelerator_id"],
         family=chip.family,
         vendor=chip.vendor,
