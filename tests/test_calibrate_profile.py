@@ -198,9 +198,13 @@ def test_device_names_match_catalog_chips() -> None:
 
 
 def test_a_cpu_profile_cannot_calibrate_a_catalog_chip() -> None:
+    """Its fractions have no datasheet behind them: the H100 keeps its family calibration."""
     prof = synthetic_profile(device="cpu", chip_id=None)
-    with pytest.raises(ChipswitchError, match="not in the catalog"):
-        calibrated_chip(prof, CAT, "h100-sxm", load_calibration())
+    table = load_calibration()
+    chip, eff, notes = calibrated_chip(prof, CAT, "h100-sxm", table)
+    assert chip.id == "h100-sxm"
+    assert eff == table.for_chip("nvidia-hopper", "nvidia", "h100-sxm")
+    assert any("not in the catalog" in n and "family calibration" in n for n in notes)
     chip, _, _ = calibrated_chip(prof, CAT, "local", load_calibration())
     assert chip.id == LOCAL
 
@@ -212,11 +216,17 @@ def test_profile_of_another_chip_is_noted() -> None:
 
 
 def test_table_with_profile_replaces_the_family() -> None:
-    table, chip = table_with_profile(synthetic_profile(), CAT, load_calibration())
+    table, chip, notes = table_with_profile(synthetic_profile(), CAT, load_calibration())
+    assert not notes
     assert chip.family == "nvidia-hopper"
     assert table.for_chip("nvidia-hopper", "nvidia").matmul == pytest.approx(0.7, rel=0.02)
     base = load_calibration()
     assert table.for_chip("nvidia-ampere", "nvidia") == base.for_chip("nvidia-ampere", "nvidia")
+    # the fallback chain (newest measured family per vendor) survives the replacement
+    assert table.for_chip("nvidia-blackwell", "nvidia", "b200").level == "vendor-newest"
+    cpu = synthetic_profile(device="cpu", chip_id=None)
+    same, _, notes = table_with_profile(cpu, CAT, base)
+    assert same is base and "changes no prediction" in notes[0]
 
 
 def test_fp32_adjustment_rescales_memory_and_memory_bound_time() -> None:
@@ -331,6 +341,12 @@ def test_plan_for_the_local_device(tmp_path: Path) -> None:
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["hardware"] == LOCAL
-    bad = RUN.invoke(app, ["plan", "-m", "llama3.1-8b", "-H", "h100", "-n", "8", "-b", "64",
-                           "-s", "4096", "--calibration", str(path)])  # fmt: skip
-    assert bad.exit_code == 2 and "not in the catalog" in bad.output
+    # a CPU profile cannot lend its fractions to an H100: accepted, noted, family calibration
+    args = ["plan", "-m", "llama3.1-8b", "-H", "h100", "-n", "8", "-b", "64", "-s", "4096"]
+    other = RUN.invoke(app, [*args, "--json", "--calibration", str(path)])
+    plain = RUN.invoke(app, [*args, "--json"])
+    assert other.exit_code == 0, other.output
+    assert "not in the catalog" in other.stderr and "family calibration" in other.stderr
+    o, p = json.loads(other.stdout), json.loads(plain.stdout)
+    assert o["calibration"] == p["calibration"]
+    assert o["best"]["step_time_s"] == p["best"]["step_time_s"]

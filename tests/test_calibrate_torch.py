@@ -251,3 +251,18 @@ def test_allreduce_across_two_processes() -> None:
     pts = bench.bench_allreduce(2, (1e6,), "gloo")
     assert len(pts) == 1 and pts[0].world_size == 2
     assert pts[0].busbw == pytest.approx(pts[0].algbw)  # 2(n-1)/n = 1 for n = 2
+
+
+def test_measure_without_a_profile_calibrates_the_cpu_first() -> None:
+    """The CPU is in no catalog: `measure` with no --calibration runs a quick calibration and
+    predicts from it (the issue's own command has no --calibration)."""
+    res = RUN.invoke(
+        app,
+        ["--catalog", str(SHAPES), "measure", "--device", "cpu", "--threads", "1", "--model",
+         "tiny-gpt-5m", "-b", "1", "-s", "128", "--steps", "2", "--warmup", "1", "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["predicted"]["calibration"].startswith("profile ")
+    assert out["measured"]["step_time"] > 0 and out["predicted"]["step_time"] > 0
+    assert "running `chipswitch calibrate --quick` first" in " ".join(res.stderr.split())

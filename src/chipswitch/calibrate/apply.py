@@ -243,7 +243,9 @@ def calibrated_chip(
 
     `hardware` None or "local" means the profiled device itself. Efficiencies are fractions
     of the *profiled* chip's datasheet rates; applying them to another catalog chip is allowed
-    (same family, say) and noted; a device absent from the catalog cannot lend its fractions.
+    (same family, say) and noted. A device absent from the catalog has no datasheet to take
+    fractions of, so it cannot lend them: the target keeps its family calibration, and a note
+    says the profile was not used.
     """
     measured = profiled_chip(profile, cat)
     notes: list[str] = []
@@ -252,11 +254,13 @@ def calibrated_chip(
     else:
         target = cat.chip(hardware)
         if measured.family == LOCAL:
-            raise ChipswitchError(
+            notes.append(
                 f"the profile was measured on {profile.environment.device_name}, which is not "
-                f"in the catalog; its efficiencies cannot be applied to {target.id} "
-                f"(use --hardware {LOCAL} to plan for the profiled device)"
+                f"in the catalog: its efficiencies do not transfer to {target.id}, which keeps "
+                f"its family calibration (use --hardware {LOCAL} to plan for the profiled "
+                "device)"
             )
+            return target, base.for_chip(target.family, target.vendor, target.id), notes
         if target.id != measured.id:
             notes.append(
                 f"efficiencies measured on {measured.id} ({profile.environment.device_name}) "
@@ -277,14 +281,18 @@ def calibrated_chip(
 
 def table_with_profile(
     profile: CalibrationProfile, cat: Catalog, table: CalibrationTable
-) -> tuple[CalibrationTable, Chip]:
-    """`table` with the profiled chip's family replaced by the profile's efficiencies."""
+) -> tuple[CalibrationTable, Chip, list[str]]:
+    """`table` with the profiled chip's family replaced by the profile's efficiencies, and
+    notes. A device absent from the catalog matches no validation row: `table` is returned
+    unchanged, with a note saying so."""
     chip = profiled_chip(profile, cat)
     if chip.family == LOCAL:
-        raise ChipswitchError(
+        note = (
             f"the profile was measured on {profile.environment.device_name}, which is not in "
-            "the catalog; validation rows name catalog chips"
+            "the catalog; validation rows name catalog chips, so it changes no prediction"
         )
+        return table, chip, [note]
     eff = efficiency_from_profile(profile, chip, table.for_chip(chip.family, chip.vendor))
     families = {**table.families, chip.family: eff}
-    return CalibrationTable(families, table.vendors, table.default, table.meta), chip
+    new = CalibrationTable(families, table.vendors, table.default, table.meta, table.newest_family)
+    return new, chip, []

@@ -221,6 +221,19 @@ def calibrate(
     _summary(profile, path)
 
 
+def _quick_profile(dev: Device, command: str) -> CalibrationProfile:
+    from chipswitch.calibrate.bench import default_plan, run_calibration
+
+    plan: BenchPlan = default_plan(dev, True)
+    with _progress() as bar:
+        task = bar.add_task(f"calibrate {dev.kind}", total=plan.steps(), detail="")
+
+        def tick(label: str) -> None:
+            bar.update(task, advance=1, detail=label)
+
+        return run_calibration(dev, plan, command=command, quick=True, chip_id=None, progress=tick)
+
+
 # -- measure --------------------------------------------------------------------------------
 def _check_fits(dev: Device, cmp_memory: float, cfg: MeasureConfig) -> None:
     """Refuse a CPU run that the engine says would not fit in free RAM (it could take the
@@ -326,6 +339,14 @@ def measure(
     cfg = MeasureConfig(
         truncate(cat.model(model), layers), micro_batch, seq, recompute, steps, warmup
     )
+    if profile is None and hardware is None and match_chip_id(dev.name, cat.chips) is None:
+        # no datasheet to predict from: measure the device's rates first
+        err_console.print(
+            f"[yellow]note:[/] {dev.name} is not in the catalog and no --calibration was "
+            "given: running `chipswitch calibrate --quick` first (save one with --out and pass "
+            "--calibration to skip this)"
+        )
+        profile = _quick_profile(dev, "chipswitch measure (automatic calibrate --quick)")
     from chipswitch.calibrate.compare import check_supported
 
     check_supported(cfg.shape)

@@ -226,7 +226,9 @@ def validate(
     cat = get_catalog()
     table = load_calibration()
     if calibration is not None:  # the profiled chip's family uses the profile's efficiencies
-        table, _ = table_with_profile(load_profile(calibration), cat, table)
+        table, _, notes = table_with_profile(load_profile(calibration), cat, table)
+        for note in notes:
+            err_console.print(f"[yellow]note:[/] {note}")
     rep = validate_rows(read_rows(csv_file), cat, table)
     if not rep.results:
         raise ChipswitchError(f"{csv_file}: no row could be modelled ({len(rep.skipped)} skipped)")
