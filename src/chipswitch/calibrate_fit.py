@@ -1,9 +1,10 @@
 """Fit the per-family efficiency parameters on published runs (library side of
 `scripts/fit_calibration.py`).
 
-Only five physically meaningful parameters are fitted per chip family, shared by every row
-of that family: the bf16 matmul, fp8 matmul and attention fractions of peak, a per-layer
-overhead, and the exposed fraction of tensor-parallel traffic. Everything else keeps its
+Only six physically meaningful parameters are fitted per chip family, shared by every row
+of that family: the bf16 matmul, fp8 matmul and attention fractions of peak, the fraction of
+HBM bandwidth that memory-bound kernels reach, a per-layer overhead, and the exposed fraction
+of tensor-parallel traffic. Everything else keeps its
 documented default. The objective is the robust (soft-L1) sum of log(predicted/measured)
 over the family's rows, plus a weak pull toward the defaults so that sparse families stay
 physical.
@@ -27,11 +28,11 @@ from chipswitch.catalog import Catalog
 from chipswitch.perf.efficiency import Efficiency
 from chipswitch.validate import RowCase, predict_case
 
-FITTED = ("matmul", "attention", "layer_overhead", "tp_exposed", "fp8_matmul")
-LOWER = np.array([0.25, 0.10, 0.0, 0.3, 0.25])
-UPPER = np.array([0.95, 0.95, 3e-3, 1.0, 0.95])
+FITTED = ("matmul", "attention", "layer_overhead", "tp_exposed", "fp8_matmul", "memory")
+LOWER = np.array([0.25, 0.10, 0.0, 0.3, 0.25, 0.3])
+UPPER = np.array([0.95, 0.95, 3e-3, 1.0, 0.95, 1.0])
 PRIOR_WEIGHT = 0.15
-PRIOR_SCALE = np.array([1.0, 1.0, 1e-3, 1.0, 1.0])  # natural scale of each parameter
+PRIOR_SCALE = np.array([1.0, 1.0, 1e-3, 1.0, 1.0, 1.0])  # natural scale of each parameter
 
 
 @dataclass(frozen=True)
