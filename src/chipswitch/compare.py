@@ -20,6 +20,7 @@ from chipswitch.cost import TrainingCost, training_cost
 from chipswitch.errors import ChipswitchError, InfeasibleError
 from chipswitch.hardware.files import PriceType
 from chipswitch.hardware.spec import Chip, Offering, Price
+from chipswitch.perf.efficiency import Efficiency
 from chipswitch.perf.workload import Workload
 from chipswitch.search import ParetoPoint, SearchResult, pareto, search
 
@@ -83,9 +84,12 @@ def plan_training(
     price: Price | None = None,
     top: int = 5,
     pareto_front: bool = True,
+    eff: Efficiency | None = None,
 ) -> PlanOutcome:
-    """Search every plan on `n_chips` of `chip`; with `tokens`, add the cost and Pareto front."""
-    result = search(workload, chip, n_chips, catalog=catalog, top=top)
+    """Search every plan on `n_chips` of `chip`; with `tokens`, add the cost and Pareto front.
+
+    `eff` replaces the catalog calibration (a profile from `chipswitch calibrate`)."""
+    result = search(workload, chip, n_chips, catalog=catalog, eff=eff, top=top)
     cost = None
     front: list[ParetoPoint] = []
     if tokens:
@@ -93,7 +97,8 @@ def plan_training(
         cost = training_cost(tokens, b.tokens_per_s_per_chip, b.interval, n_chips, chip, price)
         if pareto_front:
             usd = price.usd_per_chip_second if price else None
-            front = pareto(workload, chip, pareto_counts(n_chips), tokens, usd, catalog=catalog)
+            counts = pareto_counts(n_chips)
+            front = pareto(workload, chip, counts, tokens, usd, catalog=catalog, eff=eff)
     return PlanOutcome(result, cost, front)
 
 

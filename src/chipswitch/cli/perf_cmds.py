@@ -19,13 +19,13 @@ from chipswitch.cli.common import (
     print_json,
     print_table,
 )
-from chipswitch.compare import pareto_counts, resolve_price
-from chipswitch.cost import TrainingCost, training_cost
+from chipswitch.compare import plan_training, resolve_price
+from chipswitch.cost import TrainingCost
 from chipswitch.errors import ChipswitchError
 from chipswitch.perf.efficiency import load_calibration
 from chipswitch.perf.workload import Workload
 from chipswitch.presenters import BREAKDOWN_MEMORY, BREAKDOWN_TIME, plan_report
-from chipswitch.search import ParetoPoint, SearchResult, pareto, search
+from chipswitch.search import ParetoPoint, SearchResult
 from chipswitch.validate import ValidationReport, read_rows, validate_rows
 
 
@@ -150,18 +150,14 @@ def plan(
         chip = cat.chip(hardware)
     pr = resolve_price(cat, chip, price) if price else None
     w = Workload(shape, global_batch, seq, prec)
-    result = search(w, chip, chips, catalog=cat, eff=eff, top=top)
-    cost = front = None
-    if tokens:
-        b = result.best
-        cost = training_cost(tokens, b.tokens_per_s_per_chip, b.interval, chips, chip, pr)
-        if pareto_front:
-            usd = pr.usd_per_chip_second if pr else None
-            front = pareto(w, chip, pareto_counts(chips), tokens, usd, catalog=cat, eff=eff)
+    out = plan_training(
+        w, chip, chips, catalog=cat, tokens=tokens, price=pr, top=top,
+        pareto_front=pareto_front, eff=eff,
+    )  # fmt: skip
     if as_json:
-        print_json(plan_report(result, cost, front))
+        print_json(plan_report(out.result, out.cost, out.front))
         return
-    _print_plans(result, cost, front or [])
+    _print_plans(out.result, out.cost, out.front)
 
 
 def _print_validation(rep: ValidationReport) -> None:
