@@ -29,6 +29,14 @@ from chipswitch.search import ParetoPoint, SearchResult
 from chipswitch.validate import ValidationReport, read_rows, validate_rows
 
 
+CalibrationOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--calibration", help="Profile from `chipswitch calibrate` instead of family defaults."
+    ),
+]
+
+
 def _print_plans(r: SearchResult, cost: TrainingCost | None, front: list[ParetoPoint]) -> None:
     w, sys = r.workload, r.system
     console.print(
@@ -127,12 +135,7 @@ def plan(
             "--pareto/--no-pareto", help="With --tokens: best plan at 1/4x..4x the chips."
         ),
     ] = True,
-    calibration: Annotated[
-        Path | None,
-        typer.Option(
-            "--calibration", help="Profile from `chipswitch calibrate` instead of family defaults."
-        ),
-    ] = None,
+    calibration: CalibrationOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Search every valid parallel plan; show the best with step-time and memory breakdowns."""
@@ -210,12 +213,7 @@ def validate(
     csv_file: Annotated[
         Path, typer.Argument(help="CSV in the schema of shared/validation/public.csv.")
     ],
-    calibration: Annotated[
-        Path | None,
-        typer.Option(
-            "--calibration", help="Profile from `chipswitch calibrate` instead of family defaults."
-        ),
-    ] = None,
+    calibration: CalibrationOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Predict each usable row with its own plan; print per-row and grouped errors."""
