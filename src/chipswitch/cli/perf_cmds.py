@@ -28,7 +28,6 @@ from chipswitch.presenters import BREAKDOWN_MEMORY, BREAKDOWN_TIME, plan_report
 from chipswitch.search import ParetoPoint, SearchResult
 from chipswitch.validate import ValidationReport, read_rows, validate_rows
 
-
 CalibrationOpt = Annotated[
     Path | None,
     typer.Option(
