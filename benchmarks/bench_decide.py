@@ -19,27 +19,17 @@ import time
 
 import numpy as np
 
+from chipswitch._machine import cpu_model
 from chipswitch.catalog import load_catalog
 from chipswitch.decide.engine import engine_throughput, run_decision
 from chipswitch.decide.montecarlo import compile_scenario, simulate
 from chipswitch.decide.scenario import load_scenario
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> None:
     samples = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     print(
-        f"machine: {cpu_name()}, {os.cpu_count()} cores visible, OMP_NUM_THREADS="
+        f"machine: {cpu_model()}, {os.cpu_count()} cores visible, OMP_NUM_THREADS="
         f"{os.environ['OMP_NUM_THREADS']}, python {platform.python_version()}, "
         f"numpy {np.__version__}"
     )

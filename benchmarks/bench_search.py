@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from chipswitch._machine import cpu_model
 from chipswitch.catalog import load_catalog
 from chipswitch.parallel.enumerate import enumerate_plans
 from chipswitch.perf.estimate import estimate
@@ -31,7 +32,7 @@ CASES = (
 def main() -> None:
     # one core: numpy's element-wise kernels are single-threaded; BLAS is not used here
     print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"machine: {cpu_model()}, {os.cpu_count()} cores, "
         f"python {platform.python_version()}, numpy {np.__version__}"
     )
     cat = load_catalog()

@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from chipswitch import __version__
+from chipswitch._machine import cpu_model
 from chipswitch.calibrate.profile import DeviceKind, Environment
 from chipswitch.errors import ChipswitchError
 
@@ -162,17 +163,6 @@ def is_oom(exc: BaseException) -> bool:
 
 
 # -- the machine ------------------------------------------------------------------------------
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
 def _meminfo(key: str) -> float | None:
     try:
         with open("/proc/meminfo", encoding="utf-8") as fh:

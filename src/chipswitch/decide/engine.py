@@ -20,6 +20,7 @@ from chipswitch import __version__
 from chipswitch.catalog import Catalog, load_catalog
 from chipswitch.decide import analysis, hindcast
 from chipswitch.decide.montecarlo import (
+    SUMMARY_METRICS,
     Compiled,
     Outcome,
     ThroughputLike,
@@ -37,16 +38,6 @@ Progress = Callable[[str, float], None]
 
 DEFAULT_SAMPLES = 20_000
 DEFAULT_SEED = 0
-SUMMARY_METRICS = (
-    "npv_usd",
-    "cost_usd",
-    "compute_cost_usd",
-    "switching_cost_usd",
-    "delay_cost_usd",
-    "compute_delivered_flop",
-    "ownership_sold",
-    "runway_months",
-)
 DISTRIBUTION_METRICS = (
     "npv_usd",
     "cost_usd",

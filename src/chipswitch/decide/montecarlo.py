@@ -42,7 +42,8 @@ BLOCK = 8192  # samples simulated together
 PATH_SAMPLES = 10_000  # samples behind the monthly p5/p95 bands
 Z90 = 1.2815515655446004  # an 80% interval spans +-z_0.90 standard deviations
 
-METRICS = (
+#: Per-option outcomes summarised with percentiles (money, compute, ownership, runway).
+SUMMARY_METRICS = (
     "npv_usd",
     "cost_usd",
     "compute_cost_usd",
@@ -51,9 +52,9 @@ METRICS = (
     "compute_delivered_flop",
     "ownership_sold",
     "runway_months",
-    "cash_out",
-    "hedge_switched",
 )
+#: Everything `simulate` returns per sample and option: the above plus two 0/1 events.
+METRICS = (*SUMMARY_METRICS, "cash_out", "hedge_switched")
 
 
 class ThroughputLike(Protocol):
