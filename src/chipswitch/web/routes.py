@@ -242,13 +242,27 @@ def _check_job(lim: Limits, req: PlanRequest | CompareRequest) -> None:
             raise LimitError(422, f"{name} {value:,} is over the limit of {bound:,}", f"max_{name}")
 
 
-@router.post("/plan", summary="Best parallel plans for a job (chipswitch plan --json)")
-async def plan(req: PlanRequest, request: Request) -> JSONResponse:
-    st = state(request)
-    key = ("plan", req.model_dump_json())
+async def _cached(
+    st: ApiState, key: tuple[str, str], prepare: Callable[[], Callable[[], dict[str, Any]]]
+) -> JSONResponse:
+    """Answer from the cache, else validate and bound the request (`prepare`, which returns
+    the CPU work), run the work on the bounded pool and cache the JSON."""
     hit = st.cache.get(key)
     if hit is not None:
         return JSONResponse(hit)
+    work = prepare()
+    body = await st.worker.run(work)
+    st.cache.put(key, body)
+    return JSONResponse(body)
+
+
+@router.post("/plan", summary="Best parallel plans for a job (chipswitch plan --json)")
+async def plan(req: PlanRequest, request: Request) -> JSONResponse:
+    st = state(request)
+    return await _cached(st, ("plan", req.model_dump_json()), lambda: _plan_work(st, req))
+
+
+def _plan_work(st: ApiState, req: PlanRequest) -> Callable[[], dict[str, Any]]:
     cat, lim = st.catalog, st.limits
     _check_job(lim, req)
     w = _workload(cat, req)
@@ -273,18 +287,16 @@ async def plan(req: PlanRequest, request: Request) -> JSONResponse:
         body: dict[str, Any] = jsonable(plan_report(out.result, out.cost, out.front))
         return body
 
-    body = await st.worker.run(work)
-    st.cache.put(key, body)
-    return JSONResponse(body)
+    return work
 
 
 @router.post("/compare", summary="One job on each chip: days and USD to train")
 async def compare_chips(req: CompareRequest, request: Request) -> JSONResponse:
     st = state(request)
-    key = ("compare", req.model_dump_json())
-    hit = st.cache.get(key)
-    if hit is not None:
-        return JSONResponse(hit)
+    return await _cached(st, ("compare", req.model_dump_json()), lambda: _compare_work(st, req))
+
+
+def _compare_work(st: ApiState, req: CompareRequest) -> Callable[[], dict[str, Any]]:
     cat, lim = st.catalog, st.limits
     _check_job(lim, req)
     w = _workload(cat, req)
@@ -306,9 +318,7 @@ async def compare_chips(req: CompareRequest, request: Request) -> JSONResponse:
         body: dict[str, Any] = jsonable(comparison_report(res))
         return body
 
-    body = await st.worker.run(work)
-    st.cache.put(key, body)
-    return JSONResponse(body)
+    return work
 
 
 @router.get("/validate", summary="The bundled public validation set (chipswitch validate --json)")
