@@ -24,24 +24,12 @@ import pyarrow.parquet as pq
 
 from chipswitch._io import atomic_write as _atomic_write
 from chipswitch.errors import ChipswitchError
+from chipswitch.presenters import BREAKDOWN_TIME
 from chipswitch.sweep.grid import Point, Sweep
 
-#: Step-time terms of the best plan kept as `time_<term>_s` columns (seconds per step).
-TIME_TERMS = (
-    "compute_matmul",
-    "compute_attention",
-    "compute_memory_bound",
-    "compute_head",
-    "recompute",
-    "layer_overhead",
-    "tp_exposed",
-    "cp_exposed",
-    "ep_total",
-    "pp_total",
-    "bubble",
-    "dp_exposed",
-    "optimizer",
-)
+#: Step-time terms of the best plan kept as `time_<term>_s` columns (seconds per step): the
+#: same terms, in the same order, as `chipswitch plan` shows.
+TIME_TERMS = tuple(key for key, _ in BREAKDOWN_TIME)
 
 _S, _I, _F, _B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 
