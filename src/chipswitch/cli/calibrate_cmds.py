@@ -316,7 +316,11 @@ def measure(
     device: DeviceOpt = "auto",
     calibration: Annotated[
         Path | None,
-        typer.Option("--calibration", help="Profile from `chipswitch calibrate` to predict with."),
+        typer.Option(
+            "--calibration",
+            help="Profile from `chipswitch calibrate` to predict with (default: the family "
+            "calibration; a device outside the catalog is profiled with --quick first).",
+        ),
     ] = None,
     hardware: Annotated[
         str | None,
