@@ -19,7 +19,7 @@ from chipswitch.parallel.enumerate import enumerate_plans
 from chipswitch.perf.estimate import estimate
 from chipswitch.perf.system import build_system
 from chipswitch.perf.workload import Workload
-from chipswitch.search import search
+from chipswitch.planning.search import search
 
 CASES = (
     ("gpt3-175b", "h100-sxm", 4096, 1536, 2048),

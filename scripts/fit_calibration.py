@@ -2,7 +2,7 @@
 """Fit per-family efficiencies on a validation CSV and write chipswitch/data/calibration.yaml.
 
 Usage: python scripts/fit_calibration.py [CSV] [--out PATH]
-Default CSV: ../shared/validation/public.csv (relative to the repository root).
+Default CSV: src/chipswitch/data/validation/public.csv (relative to the repository root).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from chipswitch.calibrate_fit import FITTED, FitResult, fit_level, with_interval
 from chipswitch.catalog import load_catalog
 from chipswitch.errors import ChipswitchError
 from chipswitch.perf.efficiency import CALIBRATION_FILE, Efficiency
-from chipswitch.validate import RowCase, read_rows, row_case
+from chipswitch.validation.fit import FITTED, FitResult, fit_level, with_interval
+from chipswitch.validation.validate import RowCase, read_rows, row_case
 
 ROOT = Path(__file__).resolve().parent.parent
 

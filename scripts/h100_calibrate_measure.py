@@ -120,7 +120,7 @@ def family_default_prediction(result: dict[str, Any]) -> dict[str, Any] | None:
     hardware = result.get("hardware")
     if not hardware:
         return None
-    from chipswitch.calibrate.compare import MeasureConfig, predict, truncate
+    from chipswitch.calibrate.agreement import MeasureConfig, predict, truncate
     from chipswitch.catalog import load_catalog
 
     cat = load_catalog([SHAPES])
@@ -141,8 +141,8 @@ def rescore(report_path: Path, profile_path: Path) -> None:
     """Recompute predictions and errors of a stored report; measurements are kept as they are."""
     import datetime as dt
 
+    from chipswitch.calibrate.agreement import MeasureConfig, Measured, compare, predict, truncate
     from chipswitch.calibrate.apply import calibrated_chip
-    from chipswitch.calibrate.compare import MeasureConfig, Measured, compare, predict, truncate
     from chipswitch.calibrate.profile import CalibrationProfile
     from chipswitch.catalog import load_catalog
     from chipswitch.perf.efficiency import load_calibration

@@ -15,15 +15,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from chipswitch.calibrate.apply import (
-    LOCAL,
-    calibrated_chip,
-    chip_from_profile,
-    efficiency_from_profile,
-    match_chip_id,
-    table_with_profile,
-)
-from chipswitch.calibrate.compare import (
+from chipswitch.calibrate.agreement import (
     AMP_MEMORY_RATIO,
     FP32_MEMORY_RATIO,
     MeasureConfig,
@@ -32,6 +24,14 @@ from chipswitch.calibrate.compare import (
     predict,
     prediction_inputs,
     truncate,
+)
+from chipswitch.calibrate.apply import (
+    LOCAL,
+    calibrated_chip,
+    chip_from_profile,
+    efficiency_from_profile,
+    match_chip_id,
+    table_with_profile,
 )
 from chipswitch.calibrate.profile import (
     AttentionPoint,
@@ -284,7 +284,7 @@ def test_truncate_and_unsupported_shapes() -> None:
     assert s.layers == 4 and s.id == "llama3.1-8b-4l" and s.reference is None
     with pytest.raises(ChipswitchError, match="exceeds"):
         truncate(CAT.model("llama3.1-8b"), 64)
-    from chipswitch.calibrate.compare import check_supported
+    from chipswitch.calibrate.agreement import check_supported
 
     with pytest.raises(ChipswitchError, match="mixture-of-experts"):
         check_supported(CAT.model("mixtral-8x7b"))

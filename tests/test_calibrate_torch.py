@@ -26,7 +26,7 @@ torch = pytest.importorskip(
 )
 
 from chipswitch.calibrate import bench, model, runtime, train  # noqa: E402
-from chipswitch.calibrate.compare import MeasureConfig  # noqa: E402
+from chipswitch.calibrate.agreement import MeasureConfig  # noqa: E402
 from chipswitch.calibrate.profile import CalibrationProfile, load_profile  # noqa: E402
 from chipswitch.catalog import load_catalog  # noqa: E402
 from chipswitch.cli import calibrate_cmds  # noqa: E402

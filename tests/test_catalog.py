@@ -12,8 +12,8 @@ from chipswitch import units
 from chipswitch._schema import Sourced
 from chipswitch._yaml import load_model
 from chipswitch.catalog import DATA_DIR, ENV_VAR, Catalog, load_catalog
+from chipswitch.catalog.files import ChipFile, InterconnectFile, OfferingFile
 from chipswitch.errors import CatalogFileError, UnknownNameError
-from chipswitch.hardware.files import ChipFile, InterconnectFile, OfferingFile
 
 CHIP_FILES = sorted((DATA_DIR / "chips").glob("*.yaml"))
 OFFERING_FILES = sorted((DATA_DIR / "offerings").glob("*.yaml"))

@@ -1,4 +1,4 @@
-"""`chipswitch.compare`: one job across chips, and the `chipswitch compare` command."""
+"""`chipswitch.planning.compare`: one job across chips, and the `chipswitch compare` command."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 from chipswitch import units
 from chipswitch.catalog import load_catalog
 from chipswitch.cli.app import app
-from chipswitch.compare import cheapest_price, compare, pareto_counts, plan_training
 from chipswitch.perf.workload import Workload
-from chipswitch.search import search
+from chipswitch.planning.compare import cheapest_price, compare, pareto_counts, plan_training
+from chipswitch.planning.search import search
 
 CAT = load_catalog()
 RUN = CliRunner()

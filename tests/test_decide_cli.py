@@ -159,7 +159,7 @@ def test_render_failure_leaves_no_file(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 
 def test_with_the_performance_engine() -> None:
-    pytest.importorskip("chipswitch.throughput")
+    pytest.importorskip("chipswitch.planning.throughput")
     res = engine.decide(samples=300, seed=0)
     assert 0.0 <= res.verdict.probability <= 1.0
     assert {r["chip"] for r in res.throughput} >= {"h100-sxm", "trn2"}

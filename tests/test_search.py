@@ -14,7 +14,7 @@ from chipswitch.cli.app import app
 from chipswitch.errors import InfeasibleError
 from chipswitch.parallel.enumerate import enumerate_plans
 from chipswitch.perf.workload import Workload
-from chipswitch.search import pareto, search
+from chipswitch.planning.search import pareto, search
 
 CAT = load_catalog()
 RUN = CliRunner()

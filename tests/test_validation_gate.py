@@ -13,7 +13,7 @@ import pytest
 
 from chipswitch.catalog import DATA_DIR, load_catalog
 from chipswitch.perf.efficiency import load_calibration
-from chipswitch.validate import read_rows, validate_rows
+from chipswitch.validation.validate import read_rows, validate_rows
 
 PUBLIC = DATA_DIR / "validation" / "public.csv"
 

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from chipswitch.calibrate.compare import check_supported
+from chipswitch.calibrate.agreement import check_supported
 from chipswitch.model.shape import ModelShape
 from chipswitch.parallel.plan import Recompute
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from chipswitch.calibrate.compare import MeasureConfig, Measured
+from chipswitch.calibrate.agreement import MeasureConfig, Measured
 from chipswitch.calibrate.model import TransformerLM
 from chipswitch.calibrate.runtime import Device, OutOfMemory, is_oom, synchronize
 

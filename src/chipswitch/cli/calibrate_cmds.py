@@ -21,15 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from chipswitch.calibrate.apply import (
-    LOCAL,
-    attention_rate,
-    calibrated_chip,
-    copy_bandwidth,
-    large_gemm_rate,
-    match_chip_id,
-)
-from chipswitch.calibrate.compare import (
+from chipswitch.calibrate.agreement import (
     Comparison,
     MeasureConfig,
     TrainPrecision,
@@ -37,6 +29,14 @@ from chipswitch.calibrate.compare import (
     predict,
     prediction_inputs,
     truncate,
+)
+from chipswitch.calibrate.apply import (
+    LOCAL,
+    attention_rate,
+    calibrated_chip,
+    copy_bandwidth,
+    large_gemm_rate,
+    match_chip_id,
 )
 from chipswitch.calibrate.profile import CalibrationProfile, load_profile, save_profile
 from chipswitch.calibrate.runtime import Device, device_memory_free
@@ -351,7 +351,7 @@ def measure(
             "--calibration to skip this)"
         )
         profile = _quick_profile(dev, "chipswitch measure (automatic calibrate --quick)")
-    from chipswitch.calibrate.compare import check_supported
+    from chipswitch.calibrate.agreement import check_supported
 
     check_supported(cfg.shape)
     chip, eff, notes = prediction_inputs(

@@ -11,6 +11,17 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from chipswitch.api.presenters import (
+    chip_detail,
+    chip_file,
+    chip_record,
+    model_record,
+    model_summary,
+    price_record,
+    provenance,
+    source_detail,
+)
+from chipswitch.catalog.files import ChipFile
 from chipswitch.cli.common import (
     DASH,
     cell,
@@ -24,18 +35,7 @@ from chipswitch.cli.common import (
     print_table,
     si_format,
 )
-from chipswitch.hardware.files import ChipFile
 from chipswitch.hardware.spec import Chip
-from chipswitch.presenters import (
-    chip_detail,
-    chip_file,
-    chip_record,
-    model_record,
-    model_summary,
-    price_record,
-    provenance,
-    source_detail,
-)
 
 hardware_app = typer.Typer(help="Accelerators: peaks, memory, interconnect, power.")
 models_app = typer.Typer(help="Model shapes and their parameter counts.")

@@ -23,9 +23,9 @@ from rich.text import Text
 
 from chipswitch import units
 from chipswitch._yaml import format_validation_error
+from chipswitch.api.presenters import jsonable
 from chipswitch.catalog import Catalog, load_catalog
 from chipswitch.errors import ChipswitchError, UnknownNameError
-from chipswitch.presenters import jsonable
 
 T = TypeVar("T")
 

@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 import typer
 
 from chipswitch import units
+from chipswitch.api.presenters import comparison_report
 from chipswitch.cli.common import console, get_catalog, new_table, print_json, print_table
-from chipswitch.compare import PRICE_TYPES, Comparison, compare
 from chipswitch.errors import ChipswitchError
 from chipswitch.perf.workload import Workload
-from chipswitch.presenters import comparison_report
+from chipswitch.planning.compare import PRICE_TYPES, Comparison, compare
 
 
 def _print(cmp: Comparison) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from chipswitch import units
+from chipswitch.api.presenters import BREAKDOWN_MEMORY, BREAKDOWN_TIME, plan_report
 from chipswitch.calibrate.apply import calibrated_chip, table_with_profile
 from chipswitch.calibrate.profile import load_profile
 from chipswitch.cli.common import (
@@ -19,14 +20,13 @@ from chipswitch.cli.common import (
     print_json,
     print_table,
 )
-from chipswitch.compare import plan_training, resolve_price
-from chipswitch.cost import TrainingCost
 from chipswitch.errors import ChipswitchError
 from chipswitch.perf.efficiency import load_calibration
 from chipswitch.perf.workload import Workload
-from chipswitch.presenters import BREAKDOWN_MEMORY, BREAKDOWN_TIME, plan_report
-from chipswitch.search import ParetoPoint, SearchResult
-from chipswitch.validate import ValidationReport, read_rows, validate_rows
+from chipswitch.planning.compare import plan_training, resolve_price
+from chipswitch.planning.cost import TrainingCost
+from chipswitch.planning.search import ParetoPoint, SearchResult
+from chipswitch.validation.validate import ValidationReport, read_rows, validate_rows
 
 CalibrationOpt = Annotated[
     Path | None,
@@ -210,7 +210,7 @@ def _print_validation(rep: ValidationReport) -> None:
 
 def validate(
     csv_file: Annotated[
-        Path, typer.Argument(help="CSV in the schema of shared/validation/public.csv.")
+        Path, typer.Argument(help="CSV in the schema of src/chipswitch/data/validation/public.csv.")
     ],
     calibration: CalibrationOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,

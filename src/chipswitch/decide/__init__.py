@@ -3,5 +3,5 @@
 `scenario` (the YAML schema) -> `dists` (uncertain inputs, copula) -> `montecarlo`
 (vectorised simulation of every option) with `finance` (dilution, runway, NPV) -> `analysis`
 (break-even, sensitivity, value of information) -> `verdict` -> `report` (HTML).
-Method and sources: shared/reference/decision_research.md section 6; user guide: docs/decide.md.
+Method and sources: docs/reference/decision_research.md section 6; user guide: docs/decide.md.
 """

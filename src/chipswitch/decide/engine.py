@@ -304,7 +304,7 @@ def engine_throughput(
 ) -> dict[tuple[str, str], ThroughputLike]:
     """The performance engine's best plan for every (roadmap model, hardware chip), once each."""
     try:
-        from chipswitch.throughput import estimate_throughput
+        from chipswitch.planning.throughput import estimate_throughput
     except ImportError as exc:  # the performance engine is a sibling module
         raise ChipswitchError(f"the performance engine is not available ({exc})") from None
     table: dict[tuple[str, str], ThroughputLike] = {}

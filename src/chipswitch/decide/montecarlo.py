@@ -58,7 +58,7 @@ METRICS = (*SUMMARY_METRICS, "cash_out", "hedge_switched")
 
 
 class ThroughputLike(Protocol):
-    """What the decision engine reads from `chipswitch.throughput.ThroughputEstimate`."""
+    """What the decision engine reads from `chipswitch.planning.throughput.ThroughputEstimate`."""
 
     @property
     def tokens_per_s_per_chip(self) -> float: ...

@@ -1,6 +1,6 @@
 """Accelerator and offering specs in SI units (FLOP/s, bytes, bytes/s, watts, USD, seconds).
 
-Built once from the catalog files (`chipswitch.hardware.files`); the engine reads only these.
+Built once from the catalog files (`chipswitch.catalog.files`); the engine reads only these.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from chipswitch import units
-from chipswitch.hardware.files import ChipFile, OfferingFile, PriceType
+from chipswitch.catalog.files import ChipFile, OfferingFile, PriceType
 
 Precision = Literal["bf16", "fp16", "fp8", "fp32"]
 

@@ -5,6 +5,8 @@
 - `compute`: matmul, attention and memory-bound op times on one worker.
 - `comm`: collective costs (TP/SP, PP, DP/ZeRO/FSDP, EP, CP).
 - `memory`: bytes per worker by category.
-- `pipeline`: bubble and the step-time assembly.
-- `estimate`: the pure function (model, system, plans, options) -> Breakdown.
+- `efficiency`: the fitted per-family efficiencies (`data/calibration.yaml`) and the 80% interval.
+- `workload`: the job (model, sequence, global batch, precision).
+- `estimate`: the pure function (model, system, plans, options) -> Breakdown; it also
+  assembles the pipeline bubble and the step time.
 """

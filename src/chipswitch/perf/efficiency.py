@@ -8,6 +8,7 @@ then the all-family default; the interval widens at each fallback.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -135,3 +136,12 @@ def load_calibration(path: str | None = None) -> CalibrationTable:
     with p.open(encoding="utf-8") as fh:
         raw = yaml.safe_load(fh) or {}
     return parse_table(raw)
+
+
+def interval(pred: float, eff: Efficiency, n_assumptions: int = 0) -> tuple[float, float]:
+    """80% interval on a throughput prediction from cross-validated log residuals
+    (10th/90th percentiles of log(pred/measured)); each spec fallback widens it by 10%."""
+    widen = 0.10 * n_assumptions
+    return pred * math.exp(-eff.interval_log_hi - widen), pred * math.exp(
+        -eff.interval_log_lo + widen
+    )

@@ -23,8 +23,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from chipswitch._io import atomic_write as _atomic_write
+from chipswitch.api.presenters import BREAKDOWN_TIME
 from chipswitch.errors import ChipswitchError
-from chipswitch.presenters import BREAKDOWN_TIME
 from chipswitch.sweep.grid import Point, Sweep
 
 #: Step-time terms of the best plan kept as `time_<term>_s` columns (seconds per step): the

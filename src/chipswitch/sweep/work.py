@@ -14,10 +14,10 @@ from typing import Any
 
 from chipswitch import units
 from chipswitch.catalog import Catalog
-from chipswitch.cost import training_cost
 from chipswitch.errors import InfeasibleError
 from chipswitch.perf.workload import Workload
-from chipswitch.search import SearchResult, search
+from chipswitch.planning.cost import training_cost
+from chipswitch.planning.search import SearchResult, search
 from chipswitch.sweep.grid import Context, Point
 from chipswitch.sweep.output import COMPUTED_SCHEMA, TIME_TERMS
 

@@ -66,7 +66,7 @@ class LimitError(Exception):
 
 
 def plan_grid_size(workload: Workload, chip: Chip, n_chips: int) -> int:
-    """Candidate plans `chipswitch.search.search` builds for this job (an upper bound on the
+    """Candidate plans `planning.search.search` builds for this job (an upper bound on the
     plans it evaluates: the grid of `enumerate_plans` before its validity masks)."""
     domain = min(chip.scale_up_domain or chip.chips_per_node or 1, n_chips)
     w = workload

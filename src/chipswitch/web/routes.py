@@ -23,8 +23,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import ValidationError
 
+from chipswitch.api.presenters import (
+    chip_detail,
+    chip_record,
+    comparison_report,
+    jsonable,
+    model_record,
+    model_summary,
+    plan_report,
+    price_record,
+)
 from chipswitch.catalog import DATA_DIR, Catalog
-from chipswitch.compare import compare, pareto_counts, plan_training, resolve_price
 from chipswitch.decide.engine import decide
 from chipswitch.decide.scenario import (
     SCENARIO_DIR,
@@ -36,17 +45,8 @@ from chipswitch.errors import ChipswitchError, UnknownNameError
 from chipswitch.hardware.spec import Chip
 from chipswitch.perf.efficiency import load_calibration
 from chipswitch.perf.workload import Workload
-from chipswitch.presenters import (
-    chip_detail,
-    chip_record,
-    comparison_report,
-    jsonable,
-    model_record,
-    model_summary,
-    plan_report,
-    price_record,
-)
-from chipswitch.validate import read_rows, validate_rows
+from chipswitch.planning.compare import compare, pareto_counts, plan_training, resolve_price
+from chipswitch.validation.validate import read_rows, validate_rows
 from chipswitch.web.limits import (
     LimitError,
     Limits,

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chipswitch.catalog.files import PriceType
 from chipswitch.decide.scenario import DEFAULT_SCENARIO
-from chipswitch.hardware.files import PriceType
 
 Precision = Literal["bf16", "fp8"]
 Objective = Literal["npv", "cost", "compute"]

@@ -18,13 +18,13 @@ from pydantic import BaseModel
 from chipswitch import units
 from chipswitch._yaml import load_model
 from chipswitch.catalog import Catalog
-from chipswitch.compare import ChipOutcome, Comparison
-from chipswitch.cost import TrainingCost
-from chipswitch.hardware.files import ChipFile
+from chipswitch.catalog.files import ChipFile
 from chipswitch.hardware.spec import Chip, Offering, Price
 from chipswitch.model.params import count_params
 from chipswitch.model.shape import ModelShape
-from chipswitch.search import ParetoPoint, PlanResult, SearchResult
+from chipswitch.planning.compare import ChipOutcome, Comparison
+from chipswitch.planning.cost import TrainingCost
+from chipswitch.planning.search import ParetoPoint, PlanResult, SearchResult
 
 #: (breakdown key, label) of every step-time term, in the order a step spends it.
 BREAKDOWN_TIME = (

@@ -26,7 +26,7 @@ from scipy.optimize import least_squares
 
 from chipswitch.catalog import Catalog
 from chipswitch.perf.efficiency import Efficiency
-from chipswitch.validate import RowCase, predict_case
+from chipswitch.validation.validate import RowCase, predict_case
 
 FITTED = ("matmul", "attention", "layer_overhead", "tp_exposed", "fp8_matmul", "memory")
 LOWER = np.array([0.25, 0.10, 0.0, 0.3, 0.25, 0.3])

@@ -10,7 +10,7 @@ from chipswitch.catalog import Catalog, load_catalog
 from chipswitch.hardware.spec import Precision
 from chipswitch.perf.flops import model_flops_per_token
 from chipswitch.perf.workload import Workload
-from chipswitch.search import search
+from chipswitch.planning.search import search
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def estimate_throughput(
     precision: Precision = "bf16",
     catalog: Catalog | None = None,
 ) -> ThroughputEstimate:
-    """Best plan found by `chipswitch.search.search` for this job, summarised."""
+    """Best plan found by `chipswitch.planning.search.search` for this job, summarised."""
     cat = catalog or load_catalog()
     if catalog is None:
         return _cached(model, chip, n_chips, global_batch, seq_len, precision)

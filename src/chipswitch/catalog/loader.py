@@ -20,8 +20,8 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from chipswitch._yaml import format_validation_error, load_model, read_yaml
+from chipswitch.catalog.files import ChipFile, OfferingFile, SourceFile
 from chipswitch.errors import CatalogFileError, UnknownNameError
-from chipswitch.hardware.files import ChipFile, OfferingFile, SourceFile
 from chipswitch.hardware.spec import Chip, Offering
 from chipswitch.model.shape import ModelShape
 
@@ -29,7 +29,7 @@ T = TypeVar("T")
 F = TypeVar("F", bound=BaseModel)
 E = TypeVar("E")
 
-DATA_DIR = Path(__file__).parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 ENV_VAR = "CHIPSWITCH_CATALOG"
 
 

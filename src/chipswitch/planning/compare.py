@@ -5,8 +5,8 @@ with `tokens` the time, cost and energy to train them, and the time-vs-cost Pare
 1/4x to 4x the chips. `compare` plans the same job on each of several chips and prices each at
 the cheapest of its offerings, so "how many days and dollars on each chip" is one call.
 
-Throughput per chip comes from `chipswitch.search.search` (its 80% interval included); time,
-money and energy from `chipswitch.cost.training_cost`.
+Throughput per chip comes from `planning.search.search` (its 80% interval included); time,
+money and energy from `chipswitch.planning.cost.training_cost`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import get_args
 
 from chipswitch.catalog import Catalog
-from chipswitch.cost import TrainingCost, training_cost
+from chipswitch.catalog.files import PriceType
 from chipswitch.errors import ChipswitchError, InfeasibleError
-from chipswitch.hardware.files import PriceType
 from chipswitch.hardware.spec import Chip, Offering, Price
 from chipswitch.perf.efficiency import Efficiency
 from chipswitch.perf.workload import Workload
-from chipswitch.search import ParetoPoint, SearchResult, pareto, search
+from chipswitch.planning.cost import TrainingCost, training_cost
+from chipswitch.planning.search import ParetoPoint, SearchResult, pareto, search
 
 #: Every price type a catalog offering may publish.
 PRICE_TYPES: tuple[str, ...] = get_args(PriceType)

@@ -1,6 +1,6 @@
 """Predict published training runs with their own parallel layout and report the errors.
 
-Input rows follow `shared/validation/README.md` (documented in docs/validation.md): the full
+Input rows follow `data/validation/README.md` (documented in docs/validation.md): the full
 model shape, the accelerator id and count, the layout that was run (tp/pp/dp/cp/ep/vp,
 ZeRO stage, micro-batch, global batch, precision, recomputation) and the measured
 `tokens_per_s_per_chip`. Each usable row is predicted with exactly that layout; rows that
@@ -29,7 +29,7 @@ from chipswitch.errors import ChipswitchError, UnknownNameError
 from chipswitch.model.shape import MLASpec, ModelShape, MoESpec
 from chipswitch.parallel.plan import Plan, PlanArrays, Recompute
 from chipswitch.perf import memory
-from chipswitch.perf.efficiency import CalibrationTable, Efficiency
+from chipswitch.perf.efficiency import CalibrationTable, Efficiency, interval
 from chipswitch.perf.estimate import estimate
 from chipswitch.perf.system import build_system
 from chipswitch.perf.workload import Workload
@@ -387,15 +387,6 @@ def predict_case(case: RowCase, cat: Catalog, eff: Efficiency) -> RowResult:
         memory_bytes=float(b.mem_total[i]),
         memory_capacity=sys.hbm_bytes,
         calibration_level=eff.level,
-    )
-
-
-def interval(pred: float, eff: Efficiency, n_assumptions: int = 0) -> tuple[float, float]:
-    """80% interval on a throughput prediction from cross-validated log residuals
-    (10th/90th percentiles of log(pred/measured)); each spec fallback widens it by 10%."""
-    widen = 0.10 * n_assumptions
-    return pred * math.exp(-eff.interval_log_hi - widen), pred * math.exp(
-        -eff.interval_log_lo + widen
     )
 
 

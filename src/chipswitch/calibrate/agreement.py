@@ -39,7 +39,7 @@ from chipswitch.parallel.plan import Plan, Recompute
 from chipswitch.perf.efficiency import CalibrationTable, Efficiency
 from chipswitch.perf.estimate import BWD
 from chipswitch.perf.workload import Workload
-from chipswitch.search import evaluate_plan
+from chipswitch.planning.search import evaluate_plan
 
 TrainPrecision = Literal["bf16", "fp32"]
 

@@ -19,12 +19,11 @@ from chipswitch.hardware.spec import Chip
 from chipswitch.parallel.enumerate import candidate_values, enumerate_plans
 from chipswitch.parallel.plan import Plan, PlanArrays
 from chipswitch.perf import memory
-from chipswitch.perf.efficiency import Efficiency
+from chipswitch.perf.efficiency import Efficiency, interval
 from chipswitch.perf.estimate import Breakdown, estimate
 from chipswitch.perf.flops import model_flops_per_token
 from chipswitch.perf.system import System, build_system
 from chipswitch.perf.workload import Workload
-from chipswitch.validate import interval
 
 
 @dataclass(frozen=True)
