@@ -23,7 +23,8 @@ from chipswitch.hardware.spec import Chip, Offering, Price
 from chipswitch.model.params import count_params
 from chipswitch.model.shape import ModelShape
 from chipswitch.planning.compare import ChipOutcome, Comparison
-from chipswitch.planning.cost import TrainingCost
+from chipswitch.planning.cost import AllIn, TrainingCost
+from chipswitch.planning.goodput import PER_1000_CHIP_DAYS, GoodputResult
 from chipswitch.planning.search import ParetoPoint, PlanResult, SearchResult
 
 #: (breakdown key, label) of every step-time term, in the order a step spends it.
@@ -57,6 +58,12 @@ FLOP_CONVENTION = (
     "dense peak of the GEMM precision; recomputation not counted"
 )
 ENERGY_NOTE = "accelerators at TDP for the whole run; host, network and cooling excluded"
+ALL_IN_NOTE = (
+    "ideal figure divided by goodput: interruptions at the chip family's failure rate, a "
+    "restart and the work since the last checkpoint lost per interruption, blocking checkpoint "
+    "writes every checkpoint_interval_s (Daly 2006); 80% interval joins the step-time and "
+    "failure-model intervals"
+)
 
 
 def plan_json(r: PlanResult) -> dict[str, Any]:
@@ -100,6 +107,69 @@ def cost_json(c: TrainingCost) -> dict[str, Any]:
         "energy_joules": c.energy_joules,
         "energy_kwh": None if c.energy_joules is None else c.energy_joules / units.KWH,
         "energy_note": ENERGY_NOTE,
+        "goodput": None if c.goodput is None else c.goodput.goodput,
+        "all_in": None
+        if c.all_in is None or c.goodput is None
+        else all_in_json(c.all_in, c.goodput),
+    }
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _finite_pair(lo_hi: tuple[float, float] | None, scale: float = 1.0) -> list[float | None]:
+    return [] if lo_hi is None else [_finite(lo_hi[0] / scale), _finite(lo_hi[1] / scale)]
+
+
+def goodput_json(g: GoodputResult) -> dict[str, Any]:
+    """The failure model behind an all-in figure: goodput, interruptions, checkpoints, split."""
+    rel = g.reliability
+    return {
+        "goodput": g.goodput,
+        "goodput_interval": list(g.goodput_interval),
+        "interruptions": _finite(g.interruptions),
+        "interruptions_interval": _finite_pair(g.interruptions_interval),
+        "mtbf_s": _finite(g.mtbf_s),
+        "checkpoint_interval_s": _finite(g.checkpoint_interval_s),
+        "checkpoint_interval_rule": "given" if g.checkpoint_interval_given else "daly2006",
+        "checkpoint_write_s": g.checkpoint_write_s,
+        "checkpoints": g.checkpoints,
+        "checkpoint_bytes": g.state_bytes,
+        "storage_bandwidth": g.storage_bandwidth,
+        "restart_s": g.restart_s,
+        "split_s": {k: _finite(v) for k, v in g.split_s.items()},
+        "reliability": {
+            "family": rel.family,
+            "failures_per_1000_chip_days": rel.failures_per_1000_chip_days,
+            "failures_per_1000_chip_days_interval": [
+                x * PER_1000_CHIP_DAYS for x in rel.failures_interval
+            ],
+            "restart_s_interval": list(rel.restart_interval),
+            "prior": rel.prior,
+            "sources": list(rel.sources),
+            "derivation": rel.derivation,
+        },
+        "assumptions": list(g.assumptions),
+    }
+
+
+def all_in_json(a: AllIn, g: GoodputResult) -> dict[str, Any]:
+    """`training.all_in`: the run with failures counted, beside the ideal figures."""
+    return {
+        "seconds": _finite(a.seconds),
+        "seconds_interval": _finite_pair(a.seconds_interval),
+        "days": _finite(a.seconds / units.DAY),
+        "days_interval": _finite_pair(a.seconds_interval, units.DAY),
+        "chip_hours": _finite(a.chip_seconds / units.HOUR),
+        "chip_hours_interval": _finite_pair(
+            (a.seconds_interval[0] * g.chips, a.seconds_interval[1] * g.chips), units.HOUR
+        ),
+        "cost_usd": None if a.usd is None else _finite(a.usd),
+        "cost_usd_interval": _finite_pair(a.usd_interval) if a.usd_interval else None,
+        "energy_kwh": None if a.energy_joules is None else _finite(a.energy_joules / units.KWH),
+        "note": ALL_IN_NOTE,
+        "failure_model": goodput_json(g),
     }
 
 
@@ -174,6 +244,12 @@ def outcome_json(o: ChipOutcome) -> dict[str, Any]:
         "cost_usd_interval": list(c.usd_interval) if c.usd_interval else None,
         "energy_kwh": None if c.energy_joules is None else c.energy_joules / units.KWH,
         "energy_kwh_interval": _interval(c.energy_interval, units.KWH),
+        "goodput": None if c.goodput is None else c.goodput.goodput,
+        "all_in_days": None if c.all_in is None else _finite(c.all_in.seconds / units.DAY),
+        "all_in_chip_hours": None
+        if c.all_in is None
+        else _finite(c.all_in.chip_seconds / units.HOUR),
+        "all_in_cost_usd": None if c.all_in is None or c.all_in.usd is None else c.all_in.usd,
         "training": cost_json(c),
     }
     return row

@@ -23,18 +23,21 @@ def _print(cmp: Comparison) -> None:
     )
     t = new_table(
         "Best plan per chip (80% intervals)",
-        caption="Energy: accelerators at TDP; host, network and cooling excluded.",
+        caption="Energy: accelerators at TDP; host, network and cooling excluded. All-in: "
+        "with failures, restarts and checkpoints (goodput; * = failure rate is a prior, "
+        "no published data at scale for that family).",
     )
     cols = ("chip", "plan", "tok/s/chip", "MFU", "days", "days 80%", "cost $", "cost 80% $")
-    for col in (*cols, "$/chip-h", "MWh"):
+    for col in (*cols, "goodput", "all-in days", "all-in $", "$/chip-h", "MWh"):
         t.add_column(col, justify="left" if col in ("chip", "plan") else "right")
     for o in cmp.rows:
         if o.result is None or o.cost is None:
-            t.add_row(o.chip.id, f"[dim]{o.reason}[/]", *[""] * 8)
+            t.add_row(o.chip.id, f"[dim]{o.reason}[/]", *[""] * 11)
             continue
         b, c = o.result.best, o.cost
         lo, hi = c.seconds_interval
         price = c.price.usd_per_chip_hour if c.price else None
+        g, a = c.goodput, c.all_in
         t.add_row(
             o.chip.id,
             b.plan.describe(),
@@ -44,6 +47,9 @@ def _print(cmp: Comparison) -> None:
             f"{lo / units.DAY:,.1f}-{hi / units.DAY:,.1f}",
             "—" if c.usd is None else f"{c.usd:,.0f}",
             "—" if not c.usd_interval else f"{c.usd_interval[0]:,.0f}-{c.usd_interval[1]:,.0f}",
+            "—" if g is None else f"{g.goodput:.1%}" + ("*" if g.reliability.prior else ""),
+            "—" if a is None else f"{a.seconds / units.DAY:,.1f}",
+            "—" if a is None or a.usd is None else f"{a.usd:,.0f}",
             "—" if price is None else f"{price:.2f}",
             "—" if c.energy_joules is None else f"{c.energy_joules / units.KWH / 1e3:,.0f}",
         )

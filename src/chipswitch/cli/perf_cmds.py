@@ -23,8 +23,9 @@ from chipswitch.cli.common import (
 from chipswitch.errors import ChipswitchError
 from chipswitch.perf.efficiency import load_calibration
 from chipswitch.perf.workload import Workload
-from chipswitch.planning.compare import plan_training, resolve_price
+from chipswitch.planning.compare import FailureOptions, plan_training, resolve_price
 from chipswitch.planning.cost import TrainingCost
+from chipswitch.planning.goodput import PER_1000_CHIP_DAYS
 from chipswitch.planning.search import ParetoPoint, SearchResult
 from chipswitch.validation.validate import ValidationReport, read_rows, validate_rows
 
@@ -94,7 +95,8 @@ def _print_plans(r: SearchResult, cost: TrainingCost | None, front: list[ParetoP
             )
         if cost.energy_joules is not None:
             line += f", {cost.energy_joules / units.KWH / 1e3:,.0f} MWh at TDP"
-        console.print(line)
+        console.print(line + " [dim](ideal: every chip-hour trains)[/]")
+        _print_all_in(cost)
     if front:
         ft = new_table("Time vs cost across chip counts (Pareto front)")
         for col in ("chips", "days", "cost $", "plan"):
@@ -107,6 +109,35 @@ def _print_plans(r: SearchResult, cost: TrainingCost | None, front: list[ParetoP
                 pt.result.best.plan.describe(),
             )
         print_table(ft)
+
+
+def _print_all_in(cost: TrainingCost) -> None:
+    """The all-in line, the split of wall time and the failure model's assumptions."""
+    a, g = cost.all_in, cost.goodput
+    if a is None or g is None:
+        return
+    lo, hi = a.seconds_interval
+    line = (
+        f"All-in (failures, restarts, checkpoints): {a.seconds / units.DAY:.1f} days "
+        f"({lo / units.DAY:.1f}-{hi / units.DAY:.1f}), "
+        f"{a.chip_seconds / units.HOUR:,.0f} chip-hours"
+    )
+    if a.usd is not None and a.usd_interval is not None:
+        line += f", ${a.usd:,.0f} (${a.usd_interval[0]:,.0f}-${a.usd_interval[1]:,.0f})"
+    console.print(line)
+    gl, gh = g.goodput_interval
+    st = new_table(
+        f"Goodput {g.goodput:.1%} ({gl:.1%}-{gh:.1%}); "
+        f"{g.interruptions:,.0f} interruptions expected"
+    )
+    st.add_column("wall time spent on")
+    st.add_column("days", justify="right")
+    st.add_column("share", justify="right")
+    for key, secs in g.split_s.items():
+        st.add_row(key.replace("_", " "), f"{secs / units.DAY:.2f}", f"{secs / g.wall_s:.1%}")
+    print_table(st)
+    for note in g.assumptions:
+        err_console.print(f"[dim]assumes:[/] {note}")
 
 
 def plan(
@@ -135,9 +166,38 @@ def plan(
         ),
     ] = True,
     calibration: CalibrationOpt = None,
+    failure_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--failure-rate",
+            min=0,
+            help="Job interruptions per 1,000 chip-days (0: no failures); default: the chip "
+            "family's sourced rate, or a labelled prior.",
+        ),
+    ] = None,
+    checkpoint_interval: Annotated[
+        float | None,
+        typer.Option(
+            "--checkpoint-interval",
+            min=0.001,
+            help="Minutes of training between checkpoints; default: Daly's optimum.",
+        ),
+    ] = None,
+    storage_bandwidth: Annotated[
+        float | None,
+        typer.Option(
+            "--storage-bandwidth",
+            min=0.001,
+            help="Checkpoint write bandwidth of the whole job, GB/s; default: 0.122 GB/s per "
+            "chip (Llama 3's storage share).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Search every valid parallel plan; show the best with step-time and memory breakdowns."""
+    """Search every valid parallel plan; show the best with step-time and memory breakdowns.
+
+    With --tokens: the time and cost to train them, ideal and all-in (failures, restarts, lost
+    work and checkpoints counted; docs/goodput.md)."""
     if precision not in ("bf16", "fp8"):
         raise ChipswitchError(f"precision must be bf16 or fp8, not '{precision}'")
     prec: Literal["bf16", "fp8"] = "fp8" if precision == "fp8" else "bf16"
@@ -152,9 +212,14 @@ def plan(
         chip = cat.chip(hardware)
     pr = resolve_price(cat, chip, price) if price else None
     w = Workload(shape, global_batch, seq, prec)
+    failures = FailureOptions(
+        None if failure_rate is None else failure_rate / PER_1000_CHIP_DAYS,
+        None if storage_bandwidth is None else storage_bandwidth * units.GB,
+        None if checkpoint_interval is None else checkpoint_interval * 60.0,
+    )
     out = plan_training(
         w, chip, chips, catalog=cat, tokens=tokens, price=pr, top=top,
-        pareto_front=pareto_front, eff=eff,
+        pareto_front=pareto_front, eff=eff, failures=failures,
     )  # fmt: skip
     if as_json:
         print_json(plan_report(out.result, out.cost, out.front))

@@ -6,7 +6,8 @@ with `tokens` the time, cost and energy to train them, and the time-vs-cost Pare
 the cheapest of its offerings, so "how many days and dollars on each chip" is one call.
 
 Throughput per chip comes from `planning.search.search` (its 80% interval included); time,
-money and energy from `chipswitch.planning.cost.training_cost`.
+money and energy from `chipswitch.planning.cost.training_cost`, ideal and all-in (failures,
+restarts and checkpoints counted with the chip family's reliability, `planning.goodput`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from chipswitch.catalog import Catalog
 from chipswitch.catalog.files import PriceType
 from chipswitch.errors import ChipswitchError, InfeasibleError
 from chipswitch.hardware.spec import Chip, Offering, Price
+from chipswitch.model.params import count_params
+from chipswitch.model.shape import ModelShape
 from chipswitch.perf.efficiency import Efficiency
 from chipswitch.perf.workload import Workload
-from chipswitch.planning.cost import TrainingCost, training_cost
+from chipswitch.planning.cost import GoodputInputs, TrainingCost, training_cost
+from chipswitch.planning.goodput import checkpoint_bytes, load_reliability
 from chipswitch.planning.search import ParetoPoint, SearchResult, pareto, search
 
 #: Every price type a catalog offering may publish.
@@ -66,6 +70,33 @@ def cheapest_price(catalog: Catalog, chip: Chip, price_type: str) -> tuple[Offer
 
 
 @dataclass(frozen=True)
+class FailureOptions:
+    """The user's overrides of the failure model; None keeps the sourced default.
+
+    `failures_per_chip_s`: interruptions per chip-second (0 turns failures off);
+    `storage_bandwidth`: the job's checkpoint write bandwidth, bytes/s;
+    `checkpoint_interval_s`: seconds of training between checkpoints (Daly's optimum if None).
+    """
+
+    failures_per_chip_s: float | None = None
+    storage_bandwidth: float | None = None
+    checkpoint_interval_s: float | None = None
+
+
+def failure_inputs(
+    model: ModelShape, chip: Chip, options: FailureOptions | None = None
+) -> GoodputInputs:
+    """The failure model of a job: the reliability of `chip`'s family (a labelled prior where
+    none is published), the checkpoint size of the model, and the user's overrides."""
+    opt = options or FailureOptions()
+    rel = load_reliability().for_family(chip.family)
+    if opt.failures_per_chip_s is not None:
+        rel = rel.with_failure_rate(opt.failures_per_chip_s)
+    state = checkpoint_bytes(count_params(model).total)
+    return GoodputInputs(rel, state, opt.storage_bandwidth, opt.checkpoint_interval_s)
+
+
+@dataclass(frozen=True)
 class PlanOutcome:
     """The best plans for a job on one chip; with tokens, the cost to train and the front."""
 
@@ -85,16 +116,22 @@ def plan_training(
     top: int = 5,
     pareto_front: bool = True,
     eff: Efficiency | None = None,
+    failures: FailureOptions | None = None,
 ) -> PlanOutcome:
-    """Search every plan on `n_chips` of `chip`; with `tokens`, add the cost and Pareto front.
+    """Search every plan on `n_chips` of `chip`; with `tokens`, add the cost (ideal and
+    all-in) and the Pareto front.
 
-    `eff` replaces the catalog calibration (a profile from `chipswitch calibrate`)."""
+    `eff` replaces the catalog calibration (a profile from `chipswitch calibrate`);
+    `failures` overrides the failure model's defaults."""
     result = search(workload, chip, n_chips, catalog=catalog, eff=eff, top=top)
     cost = None
     front: list[ParetoPoint] = []
     if tokens:
         b = result.best
-        cost = training_cost(tokens, b.tokens_per_s_per_chip, b.interval, n_chips, chip, price)
+        cost = training_cost(
+            tokens, b.tokens_per_s_per_chip, b.interval, n_chips, chip, price,
+            failures=failure_inputs(workload.model, chip, failures), step_time_s=b.step_time,
+        )  # fmt: skip
         if pareto_front:
             usd = price.usd_per_chip_second if price else None
             counts = pareto_counts(n_chips)
@@ -148,7 +185,10 @@ def compare(
         found = cheapest_price(catalog, chip, price_type)
         off, price = found if found else (None, None)
         b = r.best
-        cost = training_cost(tokens, b.tokens_per_s_per_chip, b.interval, n_chips, chip, price)
+        cost = training_cost(
+            tokens, b.tokens_per_s_per_chip, b.interval, n_chips, chip, price,
+            failures=failure_inputs(workload.model, chip), step_time_s=b.step_time,
+        )  # fmt: skip
         rows.append(ChipOutcome(chip, r, cost, off.id if off else None, None))
     rows.sort(
         key=lambda o: (o.cost is None, o.cost.seconds if o.cost else 0.0, o.chip.id),

@@ -1,4 +1,6 @@
-"""Time, money and energy to train a number of tokens at a predicted throughput.
+"""Time, money and energy to train a number of tokens at a predicted throughput: the ideal
+figure (every chip-hour trains) and, with a failure model, the all-in figure (failures,
+restarts, lost work and checkpoint writes included; `chipswitch.planning.goodput`).
 
 Energy counts the accelerators at their TDP for the whole run (an upper bound on chip energy;
 host, network and cooling are not included: multiply by a facility PUE and server overhead,
@@ -10,6 +12,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chipswitch.hardware.spec import Chip, Price
+from chipswitch.planning.goodput import GoodputResult, Reliability, combine_intervals, goodput
+
+
+@dataclass(frozen=True)
+class GoodputInputs:
+    """What the all-in figure assumes: the chip family's reliability, the checkpoint size
+    (bytes), and optionally the job's storage write bandwidth (bytes/s) and checkpoint interval
+    (seconds of training; Daly's optimum when None)."""
+
+    reliability: Reliability
+    state_bytes: float
+    storage_bandwidth: float | None = None
+    checkpoint_interval_s: float | None = None
+
+
+@dataclass(frozen=True)
+class AllIn:
+    """The run with failures counted: wall seconds, chip-seconds, USD and energy (joules, at
+    TDP for the whole wall time), each with its 80% interval."""
+
+    seconds: float
+    seconds_interval: tuple[float, float]
+    chip_seconds: float
+    usd: float | None
+    usd_interval: tuple[float, float] | None
+    energy_joules: float | None
+    energy_interval: tuple[float, float] | None
 
 
 @dataclass(frozen=True)
@@ -23,6 +52,34 @@ class TrainingCost:
     price: Price | None
     energy_joules: float | None
     energy_interval: tuple[float, float] | None
+    goodput: GoodputResult | None = None
+    all_in: AllIn | None = None
+
+
+def all_in_cost(
+    g: GoodputResult,
+    ideal_interval: tuple[float, float],
+    n_chips: int,
+    usd_per_chip_second: float | None,
+    watts_per_chip: float | None,
+) -> AllIn:
+    """Ideal seconds / goodput; its 80% interval joins the step-time interval and the goodput
+    interval as independent log-normal errors (`combine_intervals`)."""
+    secs = g.wall_s
+    gl, gh = g.goodput_interval
+    factor = (g.goodput / gh, g.goodput / gl if gl > 0 else float("inf"))
+    ideal_iv = (ideal_interval[0] / g.goodput, ideal_interval[1] / g.goodput)
+    iv = combine_intervals(secs, ideal_iv, factor)
+
+    def scaled(rate: float | None) -> tuple[float | None, tuple[float, float] | None]:
+        if rate is None:
+            return None, None
+        k = rate * n_chips
+        return secs * k, (iv[0] * k, iv[1] * k)
+
+    usd, usd_iv = scaled(usd_per_chip_second)
+    energy, energy_iv = scaled(watts_per_chip)
+    return AllIn(secs, iv, secs * n_chips, usd, usd_iv, energy, energy_iv)
 
 
 def training_cost(
@@ -32,8 +89,14 @@ def training_cost(
     n_chips: int,
     chip: Chip,
     price: Price | None = None,
+    *,
+    failures: GoodputInputs | None = None,
+    step_time_s: float | None = None,
 ) -> TrainingCost:
-    """Wall time = tokens / (throughput per chip x chips); cost = chip-seconds x price."""
+    """Wall time = tokens / (throughput per chip x chips); cost = chip-seconds x price.
+
+    With `failures`, also the all-in figure: the same run once interruptions, restarts, lost
+    work and checkpoint writes are counted (`chipswitch.planning.goodput.goodput`)."""
     if tokens <= 0:
         raise ValueError("tokens to train must be positive")
     rate = tokens_per_s_per_chip * n_chips
@@ -47,6 +110,20 @@ def training_cost(
     if chip.tdp_watts is not None:
         w = chip.tdp_watts * n_chips
         energy, energy_iv = secs * w, (lo_s * w, hi_s * w)
+    g = all_in = None
+    if failures is not None:
+        g = goodput(
+            secs,
+            n_chips,
+            failures.state_bytes,
+            failures.reliability,
+            storage_bandwidth=failures.storage_bandwidth,
+            checkpoint_interval_s=failures.checkpoint_interval_s,
+            step_time_s=step_time_s,
+        )
+        usd_rate = price.usd_per_chip_second if price is not None else None
+        all_in = all_in_cost(g, (lo_s, hi_s), n_chips, usd_rate, chip.tdp_watts)
     return TrainingCost(
-        tokens, secs, (lo_s, hi_s), secs * n_chips, usd, usd_iv, price, energy, energy_iv
-    )
+        tokens, secs, (lo_s, hi_s), secs * n_chips, usd, usd_iv, price, energy, energy_iv,
+        g, all_in,
+    )  # fmt: skip

@@ -16,6 +16,7 @@ from chipswitch import units
 from chipswitch.catalog import Catalog
 from chipswitch.errors import InfeasibleError
 from chipswitch.perf.workload import Workload
+from chipswitch.planning.compare import failure_inputs
 from chipswitch.planning.cost import training_cost
 from chipswitch.planning.search import SearchResult, search
 from chipswitch.sweep.grid import Context, Point
@@ -123,7 +124,10 @@ def point_row(p: Point, ctx: Context, outcome: SearchResult | str) -> dict[str, 
         p.n_chips,
         chip,
         None if p.price is None else p.price.price,
+        failures=failure_inputs(ctx.models[p.model], chip),
+        step_time_s=best.step_time,
     )
+    a = cost.all_in
     row |= {
         "status": "ok",
         "plan": plan.describe(),
@@ -156,6 +160,12 @@ def point_row(p: Point, ctx: Context, outcome: SearchResult | str) -> dict[str, 
         "energy_joules": cost.energy_joules,
         "energy_joules_lo": None if cost.energy_interval is None else cost.energy_interval[0],
         "energy_joules_hi": None if cost.energy_interval is None else cost.energy_interval[1],
+        "goodput": None if cost.goodput is None else cost.goodput.goodput,
+        "all_in_train_seconds": None if a is None else a.seconds,
+        "all_in_train_seconds_lo": None if a is None else a.seconds_interval[0],
+        "all_in_train_seconds_hi": None if a is None else a.seconds_interval[1],
+        "all_in_chip_hours": None if a is None else a.chip_seconds / units.HOUR,
+        "all_in_cost_usd": None if a is None else a.usd,
         "plans_evaluated": outcome.plans_evaluated,
         "plans_feasible": outcome.plans_feasible,
     }
