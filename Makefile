@@ -2,25 +2,38 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# One stamp per install: the core package (enough for `make demo`), and the extras the test
+# suite and linters need (PyTorch, Ray, Playwright, pytest, ruff, mypy), installed only there.
+CORE_STAMP := $(VENV)/.installed-core
+FULL_STAMP := $(VENV)/.installed-full
 
-.PHONY: venv demo test lint clean
+.PHONY: venv venv-core demo test lint clean
 
-## venv: create .venv and install chipswitch (editable) with test and dev tools
-venv: $(STAMP)
+## venv: create .venv and install chipswitch (editable) with test and dev tools and all extras
+venv: $(FULL_STAMP)
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+## venv-core: create .venv and install chipswitch (editable) with its core dependencies only
+venv-core: $(CORE_STAMP)
+
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) || { \
 	  echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu: apt-get install python3-venv" >&2; \
 	  exit 1; }
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,sweep,calibrate]'
-	@touch $(STAMP)
 
-## demo: the main job, the decision on the seed scenario (creates the venv first if needed)
-demo: venv
+$(CORE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $(CORE_STAMP)
+
+$(FULL_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,sweep,calibrate]'
+	@touch $(CORE_STAMP) $(FULL_STAMP)
+
+## demo: the main job, the decision on the seed scenario (core package only: no torch, Ray
+## or Playwright)
+demo: venv-core
 	$(BIN)/chipswitch decide
 
-## test: the test suite
+## test: the test suite (installs the extras on first use)
 test: venv
 	$(BIN)/pytest
 

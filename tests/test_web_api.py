@@ -26,7 +26,7 @@ SEED_YAML = (SCENARIO_DIR / "amazon-anthropic-2024.yaml").read_text(encoding="ut
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), base_url="http://localhost") as c:
         yield c
 
 
@@ -204,7 +204,7 @@ def test_oversized_body_is_413(client: TestClient) -> None:
 
 def test_work_limits_name_the_limit() -> None:
     lim = Limits(max_plan_grid=50_000, max_samples=1_000, time_limit_s=0.001)
-    with TestClient(create_app(limits=lim)) as c:
+    with TestClient(create_app(limits=lim), base_url="http://localhost") as c:
         body = {"model": "gpt3-175b", "hardware": "h100-sxm", "chips": 4096}
         r = c.post("/api/plan", json=body | {"global_batch": 1536, "seq": 2048})
         assert r.status_code == 422 and r.json()["limit"] == "max_plan_grid"
@@ -223,7 +223,7 @@ def test_yaml_aliases_cannot_blow_up() -> None:
         prev = chr(ord("a") + i - 1)
         name = chr(ord("a") + i)
         bomb += f"{name}: &{name} [{', '.join(['*' + prev] * 10)}]\n"
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), base_url="http://localhost") as c:
         t0 = time.perf_counter()
         r = c.post("/api/decide", content=bomb.encode(), headers={"content-type": "text/yaml"})
         assert r.status_code == 413 and r.json()["limit"] == "max_scenario_nodes"
@@ -291,11 +291,13 @@ def test_a_path_in_a_field_is_never_opened(
 
 def test_cors_closed_by_default_and_open_only_to_given_origins() -> None:
     headers = {"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), base_url="http://localhost") as c:
         r = c.get("/api/models", headers={"Origin": "http://evil.example"})
         assert "access-control-allow-origin" not in r.headers
         assert c.options("/api/plan", headers=headers).status_code in (404, 405)
-    with TestClient(create_app(cors_origins=("http://localhost:3000",))) as c:
+    with TestClient(
+        create_app(cors_origins=("http://localhost:3000",)), base_url="http://localhost"
+    ) as c:
         ok = c.get("/api/models", headers={"Origin": "http://localhost:3000"})
         assert ok.headers["access-control-allow-origin"] == "http://localhost:3000"
         r = c.get("/api/models", headers={"Origin": "http://evil.example"})

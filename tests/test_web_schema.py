@@ -16,7 +16,8 @@ from schemathesis.generation.modes import GenerationMode
 from chipswitch.web import create_app
 from chipswitch.web.limits import Limits
 
-APP = create_app(limits=Limits(max_samples=300, time_limit_s=60))
+# schemathesis's ASGI client addresses the app as "testserver"
+APP = create_app(limits=Limits(max_samples=300, time_limit_s=60), allowed_hosts=("testserver",))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 # valid requests and requests that break the schema on purpose (wrong types, missing fields)
 schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

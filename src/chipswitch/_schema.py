@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -34,6 +35,8 @@ class Sourced(StrictModel, Generic[T]):
             raise ValueError("an unset value needs a note saying why no source gives it")
         if self.value is not None and not self.source:
             raise ValueError("a value needs at least one source id")
+        if self.value is not None and not math.isfinite(self.value):
+            raise ValueError(f"must be a finite number, not {self.value}")
         if self.value is not None and self.value < 0:
             raise ValueError("must not be negative")
         return self

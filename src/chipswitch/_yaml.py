@@ -1,4 +1,9 @@
-"""Safe YAML loading into pydantic models, with errors that name the file and the field."""
+"""Safe YAML loading into pydantic models, with errors that name the file and the field.
+
+Every YAML file the library reads (catalog entries, scenarios, sweep files) comes through
+`read_yaml`, so a binary file, an unreadable one or one nested past Python's recursion limit is
+one `CatalogFileError`, never a `UnicodeDecodeError` or `RecursionError`.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +13,27 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from chipswitch._io import read_text
 from chipswitch.errors import CatalogFileError
 
 M = TypeVar("M", bound=BaseModel)
+TOO_DEEP = "nested too deeply to read (more levels than any chipswitch file has)"
 
 
 def read_yaml(path: Path) -> Any:
     """Parse `path` with yaml.safe_load; syntax errors name the file, line and column."""
+    text = read_text(path)
     try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+        return yaml.safe_load(text)
+    except RecursionError:
+        raise CatalogFileError(str(path), [TOO_DEEP]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise CatalogFileError(str(path), [f"{where}invalid YAML ({problem})"]) from None
-    except ValueError as exc:  # e.g. a timestamp that does not exist (2024-13-45)
+    except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2024-13-45
         raise CatalogFileError(str(path), [f"invalid YAML value ({exc})"]) from None
-    except OSError as exc:
-        raise CatalogFileError(str(path), [exc.strerror or str(exc)]) from None
 
 
 def format_validation_error(exc: ValidationError) -> list[str]:
@@ -34,7 +41,7 @@ def format_validation_error(exc: ValidationError) -> list[str]:
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (misspelt?)"
         out.append(f"{loc}: {msg}")
@@ -48,5 +55,7 @@ def load_model(path: Path, model: type[M]) -> M:
         raise CatalogFileError(str(path), ["expected a mapping at the top level"])
     try:
         return model.model_validate(data)
+    except RecursionError:
+        raise CatalogFileError(str(path), [TOO_DEEP]) from None
     except ValidationError as exc:
         raise CatalogFileError(str(path), format_validation_error(exc)) from None

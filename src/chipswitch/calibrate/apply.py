@@ -229,10 +229,35 @@ def chip_from_profile(profile: CalibrationProfile) -> Chip:
     )
 
 
+#: Vendors whose chips each kind of torch device can be (ROCm GPUs show up as "cuda"; TPUs and
+#: Trainium through torch-xla). A CPU is never a catalog accelerator.
+DEVICE_VENDORS: dict[str, tuple[str, ...]] = {
+    "cpu": (),
+    "cuda": ("nvidia", "amd"),
+    "xla": ("google", "aws"),
+}
+
+
+def check_device_is_chip(device_kind: str, device_name: str, chip: Chip) -> None:
+    """Refuse to treat a `device_kind` device as catalog chip `chip` when it cannot be one
+    (a CPU profile labelled H100 would make the engine predict an H100 at CPU speed)."""
+    if chip.vendor in DEVICE_VENDORS.get(device_kind, (chip.vendor,)):
+        return
+    what = "a CPU" if device_kind == "cpu" else f"a {device_kind} device"
+    raise ChipswitchError(
+        f"the profile was measured on {what} ({device_name}), which cannot be {chip.id} "
+        f"({chip.vendor}): its rates are not {chip.id} efficiencies; calibrate on the "
+        f"{chip.id} itself, or without --hardware to plan for this device (--hardware {LOCAL})"
+    )
+
+
 def profiled_chip(profile: CalibrationProfile, cat: Catalog) -> Chip:
     """The chip the profile was measured on: its catalog entry, else one built from it."""
     if profile.chip_id and profile.chip_id in cat.chips:
-        return cat.chip(profile.chip_id)
+        chip = cat.chip(profile.chip_id)
+        env = profile.environment
+        check_device_is_chip(env.device, env.device_name, chip)
+        return chip
     return chip_from_profile(profile)
 
 

@@ -21,8 +21,10 @@ from typing import Literal
 
 from pydantic import Field, ValidationError
 
+from chipswitch._io import atomic_write_text, read_text
 from chipswitch._schema import StrictModel
-from chipswitch.errors import ChipswitchError
+from chipswitch._yaml import TOO_DEEP
+from chipswitch.errors import CatalogFileError, ChipswitchError
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -161,22 +163,25 @@ class CalibrationProfile(StrictModel):
 
 
 def save_profile(profile: CalibrationProfile, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(profile.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(path, profile.model_dump_json(indent=2) + "\n", make_parents=True)
 
 
 def load_profile(path: Path) -> CalibrationProfile:
     """Read a profile; a missing, malformed or misspelt file raises ChipswitchError."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ChipswitchError(f"calibration profile {path}: {exc.strerror or exc}") from None
+        text = read_text(path)
+    except CatalogFileError as exc:
+        raise ChipswitchError(f"calibration profile {exc}") from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ChipswitchError(f"calibration profile {path}: not JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ChipswitchError(f"calibration profile {path}: {TOO_DEEP}") from None
     try:
         return CalibrationProfile.model_validate(raw)
+    except RecursionError:
+        raise ChipswitchError(f"calibration profile {path}: {TOO_DEEP}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -5,21 +5,55 @@ Units are converted to SI once, in `chipswitch.hardware.spec`, and nowhere else.
 
 from __future__ import annotations
 
-from typing import Literal
+import datetime as dt
+import re
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from chipswitch._schema import Confidence, Sourced, StrictModel
 
 Vendor = Literal["nvidia", "aws", "google", "amd", "intel"]
 Direction = Literal["bidirectional_total", "per_direction", "unstated"]
 
+#: Plausible ranges of a chip's figures, in the file's units: a value outside is a typo or a
+#: unit slip (a peak in FLOP/s written where TFLOP/s is meant), refused at load rather than
+#: carried into every prediction. The upper bounds are about 1,000x today's largest chips
+#: (B300: 2.5 PFLOP/s dense BF16, 288 GB HBM at 8 TB/s, 1.4 kW); 1e6 TFLOP/s is 1e18 FLOP/s.
+CHIP_RANGES: dict[str, tuple[float, float]] = {
+    "peak_bf16_dense_tflops": (1e-3, 1e6),
+    "peak_fp16_dense_tflops": (1e-3, 1e6),
+    "peak_fp8_dense_tflops": (1e-3, 1e6),
+    "peak_fp32_tflops": (1e-3, 1e6),
+    "hbm_capacity_gb": (1e-3, 1e6),
+    "hbm_capacity_gib": (1e-3, 1e6),
+    "hbm_bandwidth_tb_per_s": (1e-3, 1e4),
+    "tdp_w": (1.0, 1e6),
+    "scale_up_domain_chips": (1, 1_048_576),
+    "chips_per_node": (1, 1_048_576),
+    "scale_out_per_node_gbit_per_s": (1e-3, 1e8),
+    "neuroncores_per_chip": (1, 1024),
+    "release_year": (1990, 2100),
+}
+
+
+def _in_range(name: str, value: float | None) -> None:
+    lo, hi = CHIP_RANGES[name]
+    if value is not None and not lo <= value <= hi:
+        raise ValueError(f"{value:g} is outside the plausible range {lo:g} to {hi:g}")
+
+
+def latest_date(text: str | None) -> str:
+    """Latest ISO-like date mentioned in `text` ('2025-11-30 and 2026-01-21' -> '2026-01-21')."""
+    found = re.findall(r"\d{4}(?:-\d{2})?(?:-\d{2})?", text or "")
+    return max(found, default="")
+
 
 class InterconnectFile(StrictModel):
     """Scale-up link of one chip (NVLink, NeuronLink, ICI, Infinity Fabric, RoCE)."""
 
     name: str
-    bandwidth_gb_per_s: float | None = Field(ge=0)
+    bandwidth_gb_per_s: float | None = Field(gt=0, le=1e6, allow_inf_nan=False)
     direction: Direction
     source: list[str]
     note: str | None = None
@@ -58,6 +92,13 @@ class ChipFile(StrictModel):
     on_chip_memory: str | None = None
     note: str | None = None
 
+    @field_validator(*CHIP_RANGES, mode="after")
+    @classmethod
+    def _plausible(cls, item: Any, info: ValidationInfo) -> Any:
+        if item is not None:
+            _in_range(str(info.field_name), item.value)
+        return item
+
     @model_validator(mode="after")
     def _one_capacity(self) -> ChipFile:
         if (self.hbm_capacity_gb is None) == (self.hbm_capacity_gib is None):
@@ -85,8 +126,8 @@ class PriceFile(StrictModel):
     """One published price. Exactly one of per-instance-hour or per-chip-hour is given."""
 
     type: PriceType
-    usd_per_instance_hour: float | None = Field(default=None, gt=0)
-    usd_per_chip_hour: float | None = Field(default=None, gt=0)
+    usd_per_instance_hour: float | None = Field(default=None, gt=0, le=1e6, allow_inf_nan=False)
+    usd_per_chip_hour: float | None = Field(default=None, gt=0, le=1e6, allow_inf_nan=False)
     region: str | None = None
     date: str | None = None
     source: list[str]
@@ -104,6 +145,12 @@ class PriceFile(StrictModel):
             raise ValueError("a price needs a source")
         if not given and not self.note:
             raise ValueError("an unpublished price needs a note saying why it is unset")
+        # A day of slack: the file may be written in a time zone ahead of UTC.
+        tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+        if latest_date(self.date) > tomorrow:
+            raise ValueError(
+                f"date {self.date!r} is in the future: a price is dated when it was observed"
+            )
         return self
 
 

@@ -21,6 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from chipswitch._io import check_writable
 from chipswitch.calibrate.agreement import (
     Comparison,
     MeasureConfig,
@@ -34,6 +35,7 @@ from chipswitch.calibrate.apply import (
     LOCAL,
     attention_rate,
     calibrated_chip,
+    check_device_is_chip,
     copy_bandwidth,
     large_gemm_rate,
     match_chip_id,
@@ -202,7 +204,14 @@ def calibrate(
     from chipswitch.calibrate.bench import default_plan, run_calibration
 
     cat = get_catalog()
-    chip_id = cat.chip(hardware).id if hardware else match_chip_id(dev.name, cat.chips)
+    path = check_writable(out or Path(f"profile-{dev.kind}.json"), make_parents=True)
+    chip_id: str | None = None
+    if hardware:
+        chip = cat.chip(hardware)
+        check_device_is_chip(dev.kind, dev.name, chip)
+        chip_id = chip.id
+    else:
+        chip_id = match_chip_id(dev.name, cat.chips)
     plan: BenchPlan = default_plan(dev, quick)
     with _progress() as bar:
         task = bar.add_task(f"calibrate {dev.kind}", total=plan.steps(), detail="")
@@ -213,7 +222,6 @@ def calibrate(
         profile = run_calibration(
             dev, plan, command=_command(ctx), quick=quick, chip_id=chip_id, progress=tick
         )
-    path = out or Path(f"profile-{dev.kind}.json")
     save_profile(profile, path)
     if as_json:
         print_json(profile)

@@ -289,7 +289,13 @@ def validate(
             err_console.print(f"[yellow]note:[/] {note}")
     rep = validate_rows(read_rows(csv_file), cat, table)
     if not rep.results:
-        raise ChipswitchError(f"{csv_file}: no row could be modelled ({len(rep.skipped)} skipped)")
+        reasons = "; ".join(f"{rid}: {why}" for rid, why in rep.skipped[:3])
+        more = f"; and {len(rep.skipped) - 3} more" if len(rep.skipped) > 3 else ""
+        raise ChipswitchError(
+            f"{csv_file}: no row could be modelled ({len(rep.skipped)} skipped: {reasons}{more})"
+            if rep.skipped
+            else f"{csv_file}: the file has a header but no rows"
+        )
     if as_json:
         print_json(
             {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -10,6 +10,7 @@ from chipswitch.cli.common import err_console, get_catalog
 from chipswitch.errors import ChipswitchError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 
 
 def serve_command(
@@ -30,7 +31,18 @@ def serve_command(
         int,
         typer.Option("--cache-entries", min=0, help="Plan/compare answers kept in memory."),
     ] = 256,
-    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            metavar="NAME",
+            help="Also answer requests addressed to NAME (a host name or address clients use; "
+            "'*' for any). Repeatable; by default only --host and loopback names.",
+        ),
+    ] = None,
+    log_level: Annotated[
+        LogLevel, typer.Option("--log-level", case_sensitive=False, help="uvicorn log level.")
+    ] = "info",
 ) -> None:
     """Serve the dashboard at / and the HTTP API at /api (OpenAPI at /openapi.json)."""
     try:
@@ -49,15 +61,21 @@ def serve_command(
         catalog=get_catalog(),
         limits=Limits(cache_entries=cache_entries),
         cors_origins=tuple(cors_origin or ()),
+        allowed_hosts=(host, *(allow_host or ())),
     )
     if host not in LOOPBACK:
         err_console.print(
             f"[yellow]note:[/] listening on {host}: anyone who can reach it can use the API "
             "(it has no authentication)"
         )
+        if host in ("0.0.0.0", "::") and not allow_host:
+            err_console.print(
+                "[yellow]note:[/] requests are answered only when addressed to a loopback name; "
+                "add --allow-host NAME for each name or address clients use"
+            )
     shown = f"[{host}]" if ":" in host else host
     err_console.print(f"chipswitch dashboard on http://{shown}:{port}/ (Ctrl+C to stop)")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), server_header=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -29,9 +29,15 @@ from chipswitch.cli.common import (
 from chipswitch.errors import ChipswitchError
 from chipswitch.sweep.executors import ExecutorName, make_executor
 from chipswitch.sweep.grid import Sweep, load_sweep_file, resolve
-from chipswitch.sweep.output import read_results
+from chipswitch.sweep.output import check_writable, read_results
 from chipswitch.sweep.report import ModelRanking, rank, sweep_meta, write_html
-from chipswitch.sweep.run import DEFAULT_CHUNK_SIZE, SweepRun, run_sweep
+from chipswitch.sweep.run import (
+    CONFIRM_POINTS,
+    DEFAULT_CHUNK_SIZE,
+    SweepRun,
+    check_size,
+    run_sweep,
+)
 from chipswitch.sweep.work import ChunkResult
 
 EXIT_INTERRUPTED = 130
@@ -121,6 +127,10 @@ def sweep(
     chunk_size: Annotated[
         int, typer.Option("--chunk-size", min=1, help="Grid points per task.")
     ] = DEFAULT_CHUNK_SIZE,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help=f"Run a grid of more than {CONFIRM_POINTS:,} points."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
 ) -> None:
     """Run a plan search at every point of a design-space grid; write one row per point."""
@@ -129,6 +139,8 @@ def sweep(
     target = out or Path(file.with_suffix(".parquet").name)
     if target.suffix.lower() == ".csv":
         raise ChipswitchError("--out names the Parquet file; add --csv for a CSV beside it")
+    check_size(sw, allow_large=yes)
+    check_writable(target)
     ex = make_executor(executor, address, num_cpus)
     bar, update = _progress_bar()
     runs: list[SweepRun] = []
@@ -141,7 +153,14 @@ def sweep(
     try:
         with ex, bar:
             run = run_sweep(
-                sw, target, ex, resume=resume, chunk_size=chunk_size, csv=csv, on_progress=progress
+                sw,
+                target,
+                ex,
+                resume=resume,
+                chunk_size=chunk_size,
+                csv=csv,
+                on_progress=progress,
+                allow_large=yes,
             )
     except KeyboardInterrupt:
         done = runs[0] if runs else None

@@ -5,12 +5,11 @@ Built once from the catalog files (`chipswitch.catalog.files`); the engine reads
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from chipswitch import units
-from chipswitch.catalog.files import ChipFile, OfferingFile, PriceType
+from chipswitch.catalog.files import ChipFile, OfferingFile, PriceType, latest_date
 
 Precision = Literal["bf16", "fp16", "fp8", "fp32"]
 
@@ -139,8 +138,7 @@ class Price:
     @property
     def sort_date(self) -> str:
         """Latest ISO-like date mentioned in `date` (e.g. '2025-11-30 and 2026-01-21')."""
-        found = re.findall(r"\d{4}(?:-\d{2})?(?:-\d{2})?", self.date or "")
-        return max(found) if found else ""
+        return latest_date(self.date)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from chipswitch.errors import ChipswitchError
 from chipswitch.model.shape import ModelShape
 from chipswitch.parallel.plan import PlanArrays
 
@@ -26,6 +27,27 @@ ZERO_STAGES = (0, 1, 2, 3)
 RECOMPUTE = (0, 1, 2)
 MAX_MICRO_BATCH = 64
 MAX_VP = 8
+
+#: Largest job the search takes: about 20x the largest announced training clusters (~200k
+#: accelerators in 2025), so every real job fits, while the plan arrays stay far from int64
+#: overflow and the divisor search stays instant (a count like 2^62 would otherwise be
+#: accepted and wrap around).
+MAX_WORKERS = 4_194_304  # 2^22
+MAX_GLOBAL_BATCH = 16_777_216  # 2^24 sequences
+MAX_SEQ = 16_777_216  # 2^24 tokens
+
+
+def check_job_size(workers: int, global_batch: int, seq: int) -> None:
+    """Raise ChipswitchError for a count below 1 or above the stated maximum."""
+    for name, value, top in (
+        ("chips", workers, MAX_WORKERS),
+        ("global batch", global_batch, MAX_GLOBAL_BATCH),
+        ("sequence length", seq, MAX_SEQ),
+    ):
+        if not 1 <= value <= top:
+            raise ChipswitchError(
+                f"{name} {value:,} is outside what the plan search takes (1 to {top:,})"
+            )
 
 
 def divisors(n: int) -> list[int]:
@@ -46,6 +68,7 @@ def candidate_values(
 ) -> dict[str, list[int]]:
     """Candidate degrees per axis. Tensor parallelism stays inside one scale-up domain
     (its traffic is on the critical path of every layer; Narayanan et al. 2021, 3.3)."""
+    check_job_size(workers, global_batch, seq)
     tp_max = min(workers, 128, domain_workers or workers)
     tp = [
         t

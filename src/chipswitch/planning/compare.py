@@ -22,9 +22,10 @@ from chipswitch.errors import ChipswitchError, InfeasibleError
 from chipswitch.hardware.spec import Chip, Offering, Price
 from chipswitch.model.params import count_params
 from chipswitch.model.shape import ModelShape
+from chipswitch.parallel.enumerate import MAX_WORKERS
 from chipswitch.perf.efficiency import Efficiency
 from chipswitch.perf.workload import Workload
-from chipswitch.planning.cost import GoodputInputs, TrainingCost, training_cost
+from chipswitch.planning.cost import GoodputInputs, TrainingCost, check_tokens, training_cost
 from chipswitch.planning.goodput import checkpoint_bytes, load_reliability
 from chipswitch.planning.search import ParetoPoint, SearchResult, pareto, search
 
@@ -35,8 +36,22 @@ PARETO_FACTORS = (0.25, 0.5, 1, 2, 4)
 
 
 def pareto_counts(n_chips: int) -> list[int]:
-    """The chip counts `chipswitch plan --tokens` searches for its time-vs-cost front."""
-    return sorted({max(1, int(n_chips * f)) for f in PARETO_FACTORS})
+    """The chip counts `chipswitch plan --tokens` searches for its time-vs-cost front (those
+    the plan search takes: up to `MAX_WORKERS`)."""
+    return sorted({max(1, min(MAX_WORKERS, int(n_chips * f))) for f in PARETO_FACTORS})
+
+
+def check_precision(chip: Chip, precision: str) -> None:
+    """Refuse fp8 on a chip that publishes no FP8 peak (A100, TPU v4, MI250X, ...).
+
+    The engine would cost such fp8 GEMMs at the 16-bit rate plus the casts, an answer slower
+    than bf16 that no one running the chip would choose; saying so beats printing it.
+    """
+    if precision == "fp8" and chip.peak_flops.get("fp8") is None:
+        raise InfeasibleError(
+            f"{chip.id} publishes no FP8 peak (no FP8 matrix units, or none documented): "
+            "fp8 GEMMs would run at the 16-bit rate; use precision bf16"
+        )
 
 
 def resolve_price(catalog: Catalog, chip: Chip, spec: str) -> Price:
@@ -123,6 +138,9 @@ def plan_training(
 
     `eff` replaces the catalog calibration (a profile from `chipswitch calibrate`);
     `failures` overrides the failure model's defaults."""
+    if tokens is not None:
+        check_tokens(tokens)
+    check_precision(chip, workload.precision)
     result = search(workload, chip, n_chips, catalog=catalog, eff=eff, top=top)
     cost = None
     front: list[ParetoPoint] = []
@@ -173,11 +191,11 @@ def compare(
     A chip on which no plan fits is kept with the reason. Each chip is priced at the cheapest
     of its offerings' newest `price_type` prices; a chip without one has no cost.
     """
-    if tokens <= 0:
-        raise ChipswitchError("tokens to train must be positive")
+    check_tokens(tokens)
     rows: list[ChipOutcome] = []
     for chip in {c.id: c for c in chips}.values():  # keep order, drop repeats
         try:
+            check_precision(chip, workload.precision)
             r = search(workload, chip, n_chips, catalog=catalog, top=1)
         except InfeasibleError as exc:
             rows.append(ChipOutcome(chip, None, None, None, str(exc)))

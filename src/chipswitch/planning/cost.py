@@ -9,8 +9,10 @@ e.g. Epoch AI's 1.1 and ~1.8x, for a data-centre figure).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from chipswitch.errors import ChipswitchError
 from chipswitch.hardware.spec import Chip, Price
 from chipswitch.planning.goodput import GoodputResult, Reliability, combine_intervals, goodput
 
@@ -39,6 +41,20 @@ class AllIn:
     usd_interval: tuple[float, float] | None
     energy_joules: float | None
     energy_interval: tuple[float, float] | None
+
+
+#: Most tokens a training run may ask for: 10^6 x the largest public corpora (~10^14 tokens).
+MAX_TOKENS = 1e20
+
+
+def check_tokens(tokens: float) -> float:
+    """`tokens` if it is a finite count in (0, MAX_TOKENS]; else ChipswitchError saying so."""
+    if not (math.isfinite(tokens) and 0 < tokens <= MAX_TOKENS):
+        raise ChipswitchError(
+            f"tokens to train must be a finite number above 0 and at most {MAX_TOKENS:.0e}, "
+            f"not {tokens:g}"
+        )
+    return tokens
 
 
 @dataclass(frozen=True)
@@ -97,8 +113,7 @@ def training_cost(
 
     With `failures`, also the all-in figure: the same run once interruptions, restarts, lost
     work and checkpoint writes are counted (`chipswitch.planning.goodput.goodput`)."""
-    if tokens <= 0:
-        raise ValueError("tokens to train must be positive")
+    check_tokens(tokens)
     rate = tokens_per_s_per_chip * n_chips
     secs = tokens / rate
     lo_s, hi_s = tokens / (interval[1] * n_chips), tokens / (interval[0] * n_chips)

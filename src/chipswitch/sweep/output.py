@@ -23,6 +23,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from chipswitch._io import atomic_write as _atomic_write
+from chipswitch._io import check_writable as _check_writable
 from chipswitch.api.presenters import BREAKDOWN_TIME
 from chipswitch.errors import ChipswitchError
 from chipswitch.sweep.grid import Point, Sweep
@@ -121,6 +122,15 @@ def csv_path(out: Path) -> Path:
 
 
 # -- atomic writes ------------------------------------------------------------------------------
+def check_writable(out: Path) -> Path:
+    """Raise ChipswitchError now, before any work, if `out` (and the part files beside it)
+    cannot be written; a missing folder is created."""
+    _check_writable(out, make_parents=True)
+    if parts_dir(out).exists() and not parts_dir(out).is_dir():
+        raise ChipswitchError(f"cannot write part files: {parts_dir(out)} is not a directory")
+    return out
+
+
 def atomic_write(path: Path, write: Callable[[str], None]) -> Path:
     """`chipswitch._io.atomic_write`, creating the output folder if needed."""
     return _atomic_write(path, write, make_parents=True)

@@ -13,12 +13,54 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chipswitch import units
+from chipswitch.errors import ChipswitchError
 from chipswitch.sweep import output
 from chipswitch.sweep.executors import Executor
 from chipswitch.sweep.grid import Sweep
 from chipswitch.sweep.work import ChunkResult, make_chunks
 
 DEFAULT_CHUNK_SIZE = 16
+#: Grids larger than this run only when asked for explicitly (`allow_large`, `sweep --yes`).
+CONFIRM_POINTS = 1_000_000
+#: Grids larger than this are refused: the points and the output table are held in memory
+#: (about 3 kB per finished row), so 10^7 points already take some 30 GB.
+MAX_POINTS = 10_000_000
+#: Seconds one plan search takes on one core (docs/sweep.md, benchmarks/bench_search.py).
+SEARCH_SECONDS = (0.02, 0.1)
+
+
+def searches_in(sweep: Sweep) -> int:
+    """Distinct plan searches of the grid (points differing only in tokens or price share one)."""
+    return (
+        len(sweep.models)
+        * len(sweep.chips)
+        * len(sweep.seq_lens)
+        * len(sweep.batches)
+        * len(sweep.chip_counts)
+        * len(sweep.precisions)
+    )
+
+
+def check_size(sweep: Sweep, allow_large: bool = False) -> None:
+    """Refuse a grid past MAX_POINTS, and one past CONFIRM_POINTS unless `allow_large`; the
+    message gives the point count and an estimate of the time on one core."""
+    n = sweep.size()
+    if n <= CONFIRM_POINTS:
+        return
+    searches = searches_in(sweep)
+    lo, hi = (searches * s / units.HOUR for s in SEARCH_SECONDS)
+    what = (
+        f"the grid has {n:,} points ({searches:,} plan searches, about {lo:,.0f}-{hi:,.0f} "
+        "core-hours at 20-100 ms per search)"
+    )
+    if n > MAX_POINTS:
+        raise ChipswitchError(
+            f"{what}: over the maximum of {MAX_POINTS:,} points a sweep holds in memory; "
+            "split it into several sweep files"
+        )
+    if not allow_large:
+        raise ChipswitchError(f"{what}: over {CONFIRM_POINTS:,} points; add --yes to run it anyway")
 
 
 @dataclass
@@ -66,16 +108,18 @@ def run_sweep(
     csv: bool = False,
     on_progress: Progress | None = None,
     limit_chunks: int | None = None,
+    allow_large: bool = False,
 ) -> SweepRun:
     """Compute the sweep's unfinished points with `executor` (already entered) and write `out`.
 
     `limit_chunks` stops after that many chunks (a deliberate partial run, as Ctrl-C would
     leave). `on_progress(run, chunk)` is called once before the first chunk (chunk None) and
-    after each.
+    after each. A grid over `CONFIRM_POINTS` needs `allow_large` (see `check_size`).
     """
     if chunk_size < 1:
         raise ValueError("chunk size must be at least 1")
-    out = Path(out)
+    check_size(sweep, allow_large)
+    out = output.check_writable(Path(out))
     points = sweep.points()
     if not resume:
         output.clear_parts(out)

@@ -11,15 +11,34 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from chipswitch._schema import StrictModel
+from chipswitch.catalog.files import CHIP_RANGES
+from chipswitch.parallel.enumerate import MAX_GLOBAL_BATCH, MAX_SEQ, MAX_WORKERS
 
 Objective = Literal["time", "cost", "energy"]
 PrecisionName = Literal["bf16", "fp8"]
 
 #: Most values one range may expand to (a typo such as `factor: 1.0001` is an error, not a hang).
 MAX_RANGE_VALUES = 4096
+#: Largest value of each integer axis: what the plan search takes (`parallel.enumerate`).
+AXIS_MAX = {
+    "chip_counts": MAX_WORKERS,
+    "seq_len": MAX_SEQ,
+    "global_batch": MAX_GLOBAL_BATCH,
+    "global_batch_tokens": MAX_GLOBAL_BATCH * MAX_SEQ,
+}
+#: A what-if `scale` factor outside this range is a typo, not a chip.
+SCALE_RANGE = (1e-6, 1e6)
 
 
 class IntRange(StrictModel):
@@ -94,6 +113,8 @@ class ChipOverrides(StrictModel):
     reading), so no direction convention applies.
     """
 
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
     peak_bf16_dense_tflops: float | None = Field(default=None, gt=0)
     peak_fp16_dense_tflops: float | None = Field(default=None, gt=0)
     peak_fp8_dense_tflops: float | None = Field(default=None, gt=0)
@@ -135,6 +156,14 @@ class DerivedChip(StrictModel):
         both = sorted(set(o) & set(s))
         if both:
             raise ValueError(f"{', '.join(both)}: given in both overrides and scale")
+        for key, value in o.items():
+            lo, hi = CHIP_RANGES.get(key, (1e-3, 1e8))
+            if not lo <= value <= hi:
+                raise ValueError(f"overrides.{key}: {value:g} is outside {lo:g} to {hi:g}")
+        for key, value in s.items():
+            if not SCALE_RANGE[0] <= value <= SCALE_RANGE[1]:
+                lo, hi = SCALE_RANGE
+                raise ValueError(f"scale.{key}: {value:g} is outside {lo:g} to {hi:g}")
         return self
 
 
@@ -194,7 +223,9 @@ class SweepFile(StrictModel):
 
     @field_validator("chip_counts", "seq_len", "global_batch", "global_batch_tokens")
     @classmethod
-    def _positive(cls, v: int | list[int] | IntRange | None) -> int | list[int] | IntRange | None:
+    def _positive(
+        cls, v: int | list[int] | IntRange | None, info: ValidationInfo
+    ) -> int | list[int] | IntRange | None:
         if v is None:
             return v
         vals = axis_values(v)
@@ -202,6 +233,9 @@ class SweepFile(StrictModel):
             raise ValueError("needs at least one value")
         if any(x < 1 for x in vals):
             raise ValueError("values must be positive integers")
+        top = AXIS_MAX[str(info.field_name)]
+        if max(vals) > top:
+            raise ValueError(f"{max(vals):,} is over the maximum of {top:,}")
         return v
 
     @model_validator(mode="after")

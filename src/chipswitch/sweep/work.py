@@ -14,9 +14,9 @@ from typing import Any
 
 from chipswitch import units
 from chipswitch.catalog import Catalog
-from chipswitch.errors import InfeasibleError
+from chipswitch.errors import ChipswitchError, InfeasibleError
 from chipswitch.perf.workload import Workload
-from chipswitch.planning.compare import failure_inputs
+from chipswitch.planning.compare import check_precision, failure_inputs
 from chipswitch.planning.cost import training_cost
 from chipswitch.planning.search import SearchResult, search
 from chipswitch.sweep.grid import Context, Point
@@ -77,10 +77,11 @@ def _search(p: Point, ctx: Context, catalog: Catalog) -> SearchResult | str:
     """The search result, or 'infeasible: reason' / 'error: reason'."""
     w = Workload(ctx.models[p.model], p.global_batch, p.seq_len, p.precision)
     try:
+        check_precision(ctx.chips[p.chip], p.precision)
         return search(w, ctx.chips[p.chip], p.n_chips, catalog=catalog, eff=ctx.effs[p.chip], top=1)
     except InfeasibleError as exc:
         return f"infeasible: {exc}"
-    except ValueError as exc:  # e.g. a chip without a published peak at this precision
+    except (ValueError, ChipswitchError) as exc:  # e.g. a count past the search's maximum
         return f"error: {exc}"
 
 

@@ -15,6 +15,7 @@ Trainium rows give the layout in NeuronCores; they are modelled with one worker 
 from __future__ import annotations
 
 import csv
+import io
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from chipswitch._io import read_text
 from chipswitch.catalog import Catalog
 from chipswitch.errors import ChipswitchError, UnknownNameError
 from chipswitch.model.shape import MLASpec, ModelShape, MoESpec
@@ -147,15 +149,31 @@ def _stats(results: Sequence[RowResult]) -> dict[str, float | int | None]:
 
 # ---------------------------------------------------------------------------------------------
 def read_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a validation CSV as column -> text.
+
+    UTF-8 with or without the byte-order mark Excel writes; a quote left open (which would
+    swallow the following rows into one field) and a row with more fields than the header are
+    errors naming the line, not rows read wrongly.
+    """
+    text = read_text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise ChipswitchError(f"{path}: missing columns: {', '.join(missing)}")
-            return list(reader)
-    except OSError as exc:
-        raise ChipswitchError(f"{path}: {exc.strerror or exc}") from None
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ChipswitchError(f"{path}: missing columns: {', '.join(missing)}")
+        rows = []
+        for row in reader:
+            if None in row:  # DictReader files surplus fields under the key None
+                raise ChipswitchError(
+                    f"{path}: line {reader.line_num}: {len(row) - 1 + len(row[None])} fields, "
+                    f"the header has {len(reader.fieldnames or [])}"
+                )
+            rows.append(row)
+        return rows
+    except csv.Error as exc:
+        raise ChipswitchError(
+            f"{path}: line {reader.reader.line_num}: malformed CSV ({exc}); is a quote left open?"
+        ) from None
 
 
 def _int(row: dict[str, str], key: str, default: int | None = None) -> int | None:

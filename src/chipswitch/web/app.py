@@ -4,6 +4,10 @@
 from this server: its own HTML, JS and CSS from `web/static/`, and plotly.js from the installed
 `plotly` package, so it works offline. The CDN-based Swagger UI is disabled; the OpenAPI
 document is at /openapi.json. CORS is closed unless origins are given.
+
+Requests must be addressed (`Host` header) to a name this server answers to: loopback names
+and the ones given (`chipswitch serve --host/--allow-host`), so that a page on another site
+whose name is rebound to 127.0.0.1 (DNS rebinding) cannot drive the API from a browser.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from typing import Any
 
 import yaml
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chipswitch import __version__
@@ -51,6 +58,10 @@ CSP = (
     "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+
+
+#: Names every server answers to: this machine's loopback names.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
 def plotly_js_path() -> Path | None:
@@ -88,6 +99,58 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def _host_name(value: str) -> str:
+    """A Host header or a configured name without its port, lowercased ('[::1]:8000' ->
+    '[::1]'); a bare IPv6 address gets its brackets ('::1' -> '[::1]')."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value.split("]", 1)[0] + "]"
+    if value.count(":") > 1:
+        return f"[{value}]"
+    return value.split(":", 1)[0]
+
+
+class HostCheck:
+    """ASGI middleware: answer 400 to a request whose Host header is not an allowed name."""
+
+    def __init__(self, app: ASGIApp, allowed: Sequence[str]) -> None:
+        self.app = app
+        self.any = "*" in allowed
+        self.allowed = {_host_name(h) for h in (*LOOPBACK_HOSTS, *allowed) if h != "*"}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.any or scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        host = headers.get(b"host", b"").decode("latin-1")
+        if _host_name(host) in self.allowed:
+            await self.app(scope, receive, send)
+            return
+        shown = host[:100] or "(none)"
+        resp = _error(
+            400,
+            f"Host header: '{shown}' is not a name this server answers to "
+            f"({', '.join(sorted(self.allowed))}); start it with "
+            "`chipswitch serve --allow-host NAME` to add one",
+        )
+        await resp(scope, receive, send)
+
+
+def _problems(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic/FastAPI error entries reduced to what JSON can carry: type, loc and msg (the
+    offending input is dropped: it may be NaN or infinity, which JSON cannot encode)."""
+    out = []
+    for e in errors:
+        loc = [p if isinstance(p, int | str) else str(p) for p in e.get("loc", ())]
+        msg = str(e.get("msg", "invalid"))
+        error = (e.get("ctx") or {}).get("error")
+        if e.get("type") == "json_invalid" and error:
+            msg = f"{msg}: {error}"
+        out.append({"type": str(e.get("type", "invalid")), "loc": loc, "msg": msg})
+    return out
+
+
 def _error(status: int, detail: str, **extra: Any) -> JSONResponse:
     body = {"detail": " ".join(detail.split())}
     body.update({k: v for k, v in extra.items() if v is not None})
@@ -96,6 +159,21 @@ def _error(status: int, detail: str, **extra: Any) -> JSONResponse:
 
 def _install_handlers(app: FastAPI) -> None:
     """User errors become 4xx with one-line details, never 500."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _problems(exc.errors())
+        lines = [".".join(str(p) for p in e["loc"]) + f": {e['msg']}" for e in errors]
+        return JSONResponse({"detail": errors, "problems": lines}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        cause = exc.__cause__
+        if exc.status_code == 400 and isinstance(cause, RecursionError):
+            return _error(422, "body: the JSON is nested too deeply")
+        if exc.status_code == 400 and isinstance(cause, ValueError):  # not UTF-8, say
+            return _error(422, f"body: not valid JSON ({type(cause).__name__}: {cause})")
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
@@ -159,8 +237,12 @@ def create_app(
     catalog: Catalog | None = None,
     limits: Limits | None = None,
     cors_origins: Sequence[str] = (),
+    allowed_hosts: Sequence[str] = (),
 ) -> FastAPI:
-    """The dashboard and API over `catalog` (default: shipped + $CHIPSWITCH_CATALOG)."""
+    """The dashboard and API over `catalog` (default: shipped + $CHIPSWITCH_CATALOG).
+
+    Requests are answered when addressed to a loopback name or one of `allowed_hosts` (host
+    names or addresses, without port; "*" for any)."""
     cat = catalog if catalog is not None else load_catalog()
     lim = limits or Limits()
     worker = Worker(lim)
@@ -210,4 +292,5 @@ def create_app(
         )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=lim.max_body_bytes)
+    app.add_middleware(HostCheck, allowed=tuple(allowed_hosts))
     return app

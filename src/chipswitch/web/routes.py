@@ -356,6 +356,15 @@ def _parse_body(ctype: str, raw: bytes, lim: Limits) -> dict[str, Any]:
             raise ApiError(422, f"invalid YAML: {where}{problem}") from None
         except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2024-13-45
             raise ApiError(422, f"invalid YAML value: {exc}") from None
+        if not isinstance(data, dict):
+            what = "empty" if data is None else f"a {type(data).__name__} ({str(data)[:40]!r})"
+            raise ApiError(
+                422,
+                f"body: a YAML body is a scenario mapping (the format of a scenario file), "
+                f"but this one is {what}; to run a shipped scenario by name, send JSON "
+                '{"scenario": "NAME"} (GET /api/scenarios lists them)',
+                field="body",
+            )
         check_nodes(data, lim)
         return {"scenario": data}
     if ctype not in ("", "application/json"):

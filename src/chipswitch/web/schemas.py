@@ -18,7 +18,10 @@ Objective = Literal["npv", "cost", "compute"]
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    """Strict: `true` is not a chip count, "64" is not a number (an integer may stand for a
+    float); NaN and infinities are refused, and unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class Job(_Request):
@@ -56,6 +59,7 @@ class CompareRequest(Job):
     tokens: float = Field(gt=0, le=1e20, description="tokens to train")
     hardware: list[str] | None = Field(
         default=None,
+        min_length=1,
         max_length=64,
         description="chip ids or aliases (default: every catalog chip)",
     )
