@@ -235,7 +235,7 @@ function plot(id, traces, layout) {
   };
   const merged = Object.assign(base, layout);
   // a phone's chart is ~360 px wide: smaller titles so they are not cut
-  if (merged.title && $(`#${id}`).clientWidth < 500) merged.title = { ...merged.title, font: { size: 12 } };
+  if (merged.title && window.innerWidth < 600) merged.title = { ...merged.title, font: { size: 12 } };
   Plotly.react(id, traces, merged, PLOT_CONFIG);
 }
 // About `n` round tick values over [lo, hi] with their text from `show`.
