@@ -3,8 +3,10 @@
 Validity (Megatron-LM argument checks; Narayanan et al. 2021 section 3):
 - tp <= the scale-up domain; tp divides the heads, and kv_heads divides tp or tp divides
   kv_heads (KV heads replicated);
-- tp * pp * cp * dp = N;  pp * vp <= layers (uneven stages allowed, the heaviest one
-  costed: Megatron-LM --decoder-first/last-pipeline-num-layers); pp <= layers / 2;
+- tp * pp * cp * dp = N;  pp * vp <= layers; pp <= layers / 2; uneven stages are allowed
+  only as Megatron-LM runs them (--decoder-first/last-pipeline-num-layers): every middle stage
+  holds the same k layers and the first and last hold 1..k each (`stage_split_ok`), so 96
+  layers go on 32 stages but not on 31, 80 layers not on 35; the heaviest stage is costed;
   interleaving (vp > 1) needs pp > 1 and a number of micro-batches that is a multiple of pp;
 - cp splits the sequence into 2*cp load-balanced chunks (seq divisible by 2*cp);
 - the global batch is dp * micro_batch * m for an integer m;
@@ -63,6 +65,17 @@ def powers_of_two(limit: int) -> list[int]:
     return out
 
 
+def stage_split_ok(layers: int, stages: np.ndarray) -> np.ndarray:
+    """Whether `layers` split onto each count of (virtual) pipeline stages as a framework can:
+    equal stages, or equal middle stages of k layers with first and last holding 1..k each
+    (Megatron-LM --decoder-first/last-pipeline-num-layers), i.e. an integer k with
+    ceil(layers / s) <= k <= (layers - 2) / (s - 2). Two stages can take any split."""
+    s = np.asarray(stages, dtype=np.int64)
+    k_min = -(-layers // np.maximum(s, 1))
+    k_max = (layers - 2) // np.maximum(s - 2, 1)
+    return np.asarray((s <= 2) | (layers % np.maximum(s, 1) == 0) | (k_min <= k_max), bool)
+
+
 def candidate_values(
     model: ModelShape, workers: int, global_batch: int, seq: int, domain_workers: int | None = None
 ) -> dict[str, list[int]]:
@@ -116,6 +129,7 @@ def enumerate_plans(
         ok &= global_batch % np.maximum(dp * mb, 1) == 0
         m = np.where(ok, global_batch // np.maximum(dp * mb, 1), 0)
         ok &= pp * vp <= model.layers  # every virtual stage holds at least one layer
+        ok &= stage_split_ok(model.layers, pp * vp)
         ok &= (vp == 1) | ((pp > 1) & (m % pp == 0))
         ok &= (dp * cp) % ep == 0
         spans = tp * dp * cp > domain_workers

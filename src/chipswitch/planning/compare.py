@@ -84,6 +84,96 @@ def cheapest_price(catalog: Catalog, chip: Chip, price_type: str) -> tuple[Offer
     return min(found, key=lambda op: (op[1].usd_per_chip_second or 0.0, op[0].id))
 
 
+def _factorise(n: int) -> str:
+    """`992` -> `2^5 x 31`."""
+    parts, p, m = [], 2, n
+    while p * p <= m:
+        k = 0
+        while m % p == 0:
+            m, k = m // p, k + 1
+        if k:
+            parts.append(f"{p}^{k}" if k > 1 else str(p))
+        p += 1
+    if m > 1:
+        parts.append(str(m))
+    return " x ".join(parts) or "1"
+
+
+def _smooth(n: int) -> bool:
+    """No prime factor above 7: counts that tensor, context, pipeline and data degrees share."""
+    for p in (2, 3, 5, 7):
+        while n % p == 0:
+            n //= p
+    return n == 1
+
+
+def nearest_chip_counts(
+    workload: Workload,
+    chip: Chip,
+    n_chips: int,
+    *,
+    catalog: Catalog,
+    eff: Efficiency | None = None,
+    tries: int = 8,
+) -> tuple[int | None, int | None]:
+    """The nearest chip counts below and above `n_chips` with a valid plan (None if none found
+    within a quarter of `n_chips` either way). Candidates are whole nodes whose count has no
+    prime factor above 7, nearest first; at most `tries` searches are run."""
+    node = chip.chips_per_node or 1
+    span = max(node, n_chips // 4)
+    cands = sorted(
+        (m for m in range(max(node, n_chips - span), n_chips + span + 1, 1)
+         if m != n_chips and m % node == 0 and _smooth(m)),
+        key=lambda m: (abs(m - n_chips), m),
+    )  # fmt: skip
+    below = above = None
+    for m in cands[: tries * 2]:
+        if (m < n_chips and below is not None) or (m > n_chips and above is not None):
+            continue
+        if tries <= 0:
+            break
+        tries -= 1
+        try:
+            search(workload, chip, m, catalog=catalog, eff=eff, top=1)
+        except InfeasibleError:
+            continue
+        if m < n_chips:
+            below = m
+        else:
+            above = m
+        if below is not None and above is not None:
+            break
+    return below, above
+
+
+def search_or_explain(
+    workload: Workload,
+    chip: Chip,
+    n_chips: int,
+    *,
+    catalog: Catalog,
+    eff: Efficiency | None = None,
+    top: int = 5,
+) -> SearchResult:
+    """`search`, and when no layout exists on a chip count that does not split evenly over the
+    batch and the layers (992 = 2^5 x 31 chips for a batch of 1,024), say why and name the
+    nearest counts that have a plan. Memory shortfalls are re-raised as they are."""
+    try:
+        return search(workload, chip, n_chips, catalog=catalog, eff=eff, top=top)
+    except InfeasibleError as exc:
+        if not str(exc).startswith("no valid plan"):  # a memory shortfall, not the layout
+            raise
+        below, above = nearest_chip_counts(workload, chip, n_chips, catalog=catalog, eff=eff)
+        near = " and ".join(f"{m:,}" for m in (below, above) if m is not None)
+        raise InfeasibleError(
+            f"{exc}; {n_chips:,} chips = {_factorise(n_chips)}: tensor and context degrees are "
+            f"powers of two, the data-parallel degree must divide the global batch "
+            f"({workload.global_batch}), so what remains falls on pipeline stages, and "
+            f"{workload.model.layers} layers do not split onto them the way Megatron-LM runs "
+            "uneven stages" + (f"; nearest chip counts with a valid plan: {near}" if near else "")
+        ) from None
+
+
 @dataclass(frozen=True)
 class FailureOptions:
     """The user's overrides of the failure model; None keeps the sourced default.
@@ -141,7 +231,7 @@ def plan_training(
     if tokens is not None:
         check_tokens(tokens)
     check_precision(chip, workload.precision)
-    result = search(workload, chip, n_chips, catalog=catalog, eff=eff, top=top)
+    result = search_or_explain(workload, chip, n_chips, catalog=catalog, eff=eff, top=top)
     cost = None
     front: list[ParetoPoint] = []
     if tokens:
@@ -196,7 +286,7 @@ def compare(
     for chip in {c.id: c for c in chips}.values():  # keep order, drop repeats
         try:
             check_precision(chip, workload.precision)
-            r = search(workload, chip, n_chips, catalog=catalog, top=1)
+            r = search_or_explain(workload, chip, n_chips, catalog=catalog, top=1)
         except InfeasibleError as exc:
             rows.append(ChipOutcome(chip, None, None, None, str(exc)))
             continue
