@@ -221,3 +221,34 @@ def test_trainium_all_in_is_a_labelled_prior() -> None:
     lo, hi = trn.goodput.goodput_interval
     hlo, hhi = h100.goodput.goodput_interval
     assert math.log(hi / lo) > math.log(hhi / hlo)  # less is known about Trainium
+
+
+# --- stages ------------------------------------------------------------------------------------
+
+
+def test_stages_add_up_to_the_run() -> None:
+    t = _plan("--stage", "50e9:32768:64")
+    st = t["stages"]
+    assert [s["seq_len"] for s in st] == [8192, 32768]
+    assert st[0]["tokens"] == 15e12 and t["tokens"] == pytest.approx(15e12 + 50e9)
+    for key in ("chip_hours", "cost_usd", "days"):
+        assert t[key] == pytest.approx(sum(s["training"][key] for s in st), rel=1e-12)
+        assert t["all_in"][key] == pytest.approx(
+            sum(s["training"]["all_in"][key] for s in st), rel=1e-12
+        )
+    assert t["goodput"] == pytest.approx(t["chip_hours"] / t["all_in"]["chip_hours"], rel=1e-12)
+    # a longer context trains fewer tokens per second per chip
+    assert st[1]["tokens_per_s_per_chip"] < st[0]["tokens_per_s_per_chip"]
+
+
+@pytest.mark.parametrize("bad", ["1e9:4096", "x:4096:8", "1e9:0:8", "-5:4096:8"])
+def test_malformed_stage_is_one_error_line(bad: str) -> None:
+    res = RUN.invoke(app, [*PLAN, "--stage", bad])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+
+
+def test_stage_needs_a_first_stage() -> None:
+    args = [a for a in PLAN if a not in ("--tokens", "15e12")]
+    res = RUN.invoke(app, [*args, "--stage", "1e9:4096:8"])
+    assert res.exit_code == 2 and "--tokens" in res.output

@@ -22,7 +22,7 @@ from chipswitch.catalog.files import ChipFile
 from chipswitch.hardware.spec import Chip, Offering, Price
 from chipswitch.model.params import count_params
 from chipswitch.model.shape import ModelShape
-from chipswitch.planning.compare import ChipOutcome, Comparison
+from chipswitch.planning.compare import ChipOutcome, Comparison, StageOutcome
 from chipswitch.planning.cost import AllIn, TrainingCost
 from chipswitch.planning.goodput import PER_1000_CHIP_DAYS, GoodputResult
 from chipswitch.planning.search import ParetoPoint, PlanResult, SearchResult
@@ -185,11 +185,33 @@ def pareto_json(front: list[ParetoPoint]) -> list[dict[str, Any]]:
     ]
 
 
+def stage_json(s: StageOutcome) -> dict[str, Any]:
+    """One stage of a staged run: its shape, best plan and cost (ideal and all-in)."""
+    b = s.result.best
+    return {
+        "tokens": s.stage.tokens,
+        "seq_len": s.stage.seq_len,
+        "global_batch": s.stage.global_batch,
+        "plan": b.plan.describe(),
+        "step_time_s": b.step_time,
+        "tokens_per_s_per_chip": b.tokens_per_s_per_chip,
+        "training": cost_json(s.cost),
+    }
+
+
 def plan_report(
-    result: SearchResult, cost: TrainingCost | None, front: list[ParetoPoint] | None
+    result: SearchResult,
+    cost: TrainingCost | None,
+    front: list[ParetoPoint] | None,
+    stages: Sequence[StageOutcome] = (),
 ) -> dict[str, Any]:
-    """The `chipswitch plan --json` document: the search, its best plans, cost and front."""
+    """The `chipswitch plan --json` document: the search, its best plans, cost and front.
+
+    With stages, `training` is the whole run and `training.stages` each stage."""
     w = result.workload
+    training = cost_json(cost) if cost else None
+    if training is not None and stages:
+        training["stages"] = [stage_json(s) for s in stages]
     return {
         "model": w.model.id,
         "hardware": result.chip.id,
@@ -205,7 +227,7 @@ def plan_report(
         "flop_convention": FLOP_CONVENTION,
         "best": plan_json(result.best),
         "top": [plan_json(p) for p in result.top],
-        "training": cost_json(cost) if cost else None,
+        "training": training,
         "pareto": pareto_json(front or []),
     }
 

@@ -23,7 +23,13 @@ from chipswitch.cli.common import (
 from chipswitch.errors import ChipswitchError
 from chipswitch.perf.efficiency import load_calibration
 from chipswitch.perf.workload import Workload
-from chipswitch.planning.compare import FailureOptions, plan_training, resolve_price
+from chipswitch.planning.compare import (
+    FailureOptions,
+    Stage,
+    StageOutcome,
+    plan_training,
+    resolve_price,
+)
 from chipswitch.planning.cost import TrainingCost
 from chipswitch.planning.goodput import PER_1000_CHIP_DAYS
 from chipswitch.planning.search import ParetoPoint, SearchResult
@@ -111,6 +117,43 @@ def _print_plans(r: SearchResult, cost: TrainingCost | None, front: list[ParetoP
         print_table(ft)
 
 
+def parse_stage(text: str) -> Stage:
+    """`TOKENS:SEQ:BATCH` (e.g. `800e9:131072:128`) -> Stage; a malformed one is a user error."""
+    parts = text.split(":")
+    try:
+        if len(parts) != 3:
+            raise ValueError
+        tokens, seq, batch = float(parts[0]), int(parts[1]), int(parts[2])
+    except ValueError:
+        raise ChipswitchError(
+            f"--stage '{text}': expected TOKENS:SEQ:BATCH, e.g. 800e9:131072:128"
+        ) from None
+    if seq < 1 or batch < 1:
+        raise ChipswitchError(f"--stage '{text}': sequence length and batch must be >= 1")
+    return Stage(tokens, seq, batch)
+
+
+def _print_stages(stages: tuple[StageOutcome, ...]) -> None:
+    if not stages:
+        return
+    t = new_table("Stages (the training lines above add them all up)")
+    for col in ("tokens", "seq", "batch", "plan", "tok/s/chip", "days", "all-in days", "goodput"):
+        t.add_column(col, justify="left" if col == "plan" else "right")
+    for s in stages:
+        c, b = s.cost, s.result.best
+        t.add_row(
+            f"{s.stage.tokens:.3g}",
+            f"{s.stage.seq_len:,}",
+            f"{s.stage.global_batch:,}",
+            b.plan.describe(),
+            f"{b.tokens_per_s_per_chip:,.0f}",
+            f"{c.seconds / units.DAY:.1f}",
+            "—" if c.all_in is None else f"{c.all_in.seconds / units.DAY:.1f}",
+            "—" if c.goodput is None else f"{c.goodput.goodput:.1%}",
+        )
+    print_table(t)
+
+
 def _print_all_in(cost: TrainingCost) -> None:
     """The all-in line, the split of wall time and the failure model's assumptions."""
     a, g = cost.all_in, cost.goodput
@@ -192,6 +235,14 @@ def plan(
             "chip (Llama 3's storage share).",
         ),
     ] = None,
+    stage: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--stage",
+            help="A further stage after --tokens, as TOKENS:SEQ:BATCH (repeatable), e.g. a "
+            "long-context extension 800e9:131072:128.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Search every valid parallel plan; show the best with step-time and memory breakdowns.
@@ -220,11 +271,13 @@ def plan(
     out = plan_training(
         w, chip, chips, catalog=cat, tokens=tokens, price=pr, top=top,
         pareto_front=pareto_front, eff=eff, failures=failures,
+        stages=[parse_stage(s) for s in stage or ()],
     )  # fmt: skip
     if as_json:
-        print_json(plan_report(out.result, out.cost, out.front))
+        print_json(plan_report(out.result, out.cost, out.front, out.stages))
         return
     _print_plans(out.result, out.cost, out.front)
+    _print_stages(out.stages)
 
 
 def _print_validation(rep: ValidationReport) -> None:

@@ -25,7 +25,13 @@ from chipswitch.model.shape import ModelShape
 from chipswitch.parallel.enumerate import MAX_WORKERS
 from chipswitch.perf.efficiency import Efficiency
 from chipswitch.perf.workload import Workload
-from chipswitch.planning.cost import GoodputInputs, TrainingCost, check_tokens, training_cost
+from chipswitch.planning.cost import (
+    GoodputInputs,
+    TrainingCost,
+    check_tokens,
+    combine_costs,
+    training_cost,
+)
 from chipswitch.planning.goodput import checkpoint_bytes, load_reliability
 from chipswitch.planning.search import ParetoPoint, SearchResult, pareto, search
 
@@ -202,12 +208,35 @@ def failure_inputs(
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One stage of a run: `tokens` trained as `global_batch` sequences of `seq_len` tokens per
+    step (a long-context extension is a stage with longer sequences and fewer of them)."""
+
+    tokens: float
+    seq_len: int
+    global_batch: int
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    """A stage's best plan and its cost (ideal and all-in)."""
+
+    stage: Stage
+    result: SearchResult
+    cost: TrainingCost
+
+
+@dataclass(frozen=True)
 class PlanOutcome:
-    """The best plans for a job on one chip; with tokens, the cost to train and the front."""
+    """The best plans for a job on one chip; with tokens, the cost to train and the front.
+
+    With further stages, `cost` is the whole run (every stage added up) and `stages` lists each
+    stage, the first being the job's own batch and sequence length."""
 
     result: SearchResult
     cost: TrainingCost | None
     front: list[ParetoPoint]
+    stages: tuple[StageOutcome, ...] = ()
 
 
 def plan_training(
@@ -222,29 +251,47 @@ def plan_training(
     pareto_front: bool = True,
     eff: Efficiency | None = None,
     failures: FailureOptions | None = None,
+    stages: Sequence[Stage] = (),
 ) -> PlanOutcome:
     """Search every plan on `n_chips` of `chip`; with `tokens`, add the cost (ideal and
     all-in) and the Pareto front.
 
     `eff` replaces the catalog calibration (a profile from `chipswitch calibrate`);
-    `failures` overrides the failure model's defaults."""
+    `failures` overrides the failure model's defaults; `stages` are trained after the first
+    (`tokens` at the workload's batch and sequence length), each with its own best plan on the
+    same chips; the front covers the first stage."""
     if tokens is not None:
         check_tokens(tokens)
     check_precision(chip, workload.precision)
+    if stages and not tokens:
+        raise ChipswitchError("stages follow a first stage: give --tokens for it too")
     result = search_or_explain(workload, chip, n_chips, catalog=catalog, eff=eff, top=top)
     cost = None
     front: list[ParetoPoint] = []
+    done: list[StageOutcome] = []
     if tokens:
-        b = result.best
-        cost = training_cost(
-            tokens, b.tokens_per_s_per_chip, b.interval, n_chips, chip, price,
-            failures=failure_inputs(workload.model, chip, failures), step_time_s=b.step_time,
-        )  # fmt: skip
+        fail = failure_inputs(workload.model, chip, failures)
+
+        def priced(r: SearchResult, n_tokens: float) -> TrainingCost:
+            b = r.best
+            return training_cost(
+                n_tokens, b.tokens_per_s_per_chip, b.interval, n_chips, chip, price,
+                failures=fail, step_time_s=b.step_time,
+            )  # fmt: skip
+
+        first = Stage(tokens, workload.seq_len, workload.global_batch)
+        done.append(StageOutcome(first, result, priced(result, tokens)))
+        for st in stages:
+            check_tokens(st.tokens)
+            w = Workload(workload.model, st.global_batch, st.seq_len, workload.precision)
+            r = search_or_explain(w, chip, n_chips, catalog=catalog, eff=eff, top=1)
+            done.append(StageOutcome(st, r, priced(r, st.tokens)))
+        cost = combine_costs([d.cost for d in done])
         if pareto_front:
             usd = price.usd_per_chip_second if price else None
             counts = pareto_counts(n_chips)
             front = pareto(workload, chip, counts, tokens, usd, catalog=catalog, eff=eff)
-    return PlanOutcome(result, cost, front)
+    return PlanOutcome(result, cost, front, tuple(done) if stages else ())
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,18 @@ e.g. Epoch AI's 1.1 and ~1.8x, for a data-centre figure).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chipswitch.errors import ChipswitchError
 from chipswitch.hardware.spec import Chip, Price
-from chipswitch.planning.goodput import GoodputResult, Reliability, combine_intervals, goodput
+from chipswitch.planning.goodput import (
+    GoodputResult,
+    Reliability,
+    combine_goodput,
+    combine_intervals,
+    goodput,
+)
 
 
 @dataclass(frozen=True)
@@ -142,3 +149,57 @@ def training_cost(
         tokens, secs, (lo_s, hi_s), secs * n_chips, usd, usd_iv, price, energy, energy_iv,
         g, all_in,
     )  # fmt: skip
+
+
+def _sum_pairs(pairs: Sequence[tuple[float, float] | None]) -> tuple[float, float] | None:
+    if any(p is None for p in pairs):
+        return None
+    return sum(p[0] for p in pairs if p), sum(p[1] for p in pairs if p)
+
+
+def _sum(values: Sequence[float | None]) -> float | None:
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+def combine_costs(parts: Sequence[TrainingCost]) -> TrainingCost:
+    """The cost of a run made of consecutive stages (e.g. pre-training, then a long-context
+    extension): tokens, seconds, chip-seconds, USD and energy add up, ideal and all-in. Interval
+    bounds add stage by stage: the stages share one calibration and one failure model, so their
+    errors move together rather than cancel."""
+    if not parts:
+        raise ValueError("no stages to combine")
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    seconds_iv = _sum_pairs([p.seconds_interval for p in parts])
+    assert seconds_iv is not None  # every stage has a time interval
+    g = all_in = None
+    goodputs = [p.goodput for p in parts]
+    all_ins = [p.all_in for p in parts]
+    if all(x is not None for x in goodputs) and all(a is not None for a in all_ins):
+        g = combine_goodput([x for x in goodputs if x is not None])
+        a_list = [a for a in all_ins if a is not None]
+        a_iv = _sum_pairs([a.seconds_interval for a in a_list])
+        assert a_iv is not None
+        all_in = AllIn(
+            sum(a.seconds for a in a_list),
+            a_iv,
+            sum(a.chip_seconds for a in a_list),
+            _sum([a.usd for a in a_list]),
+            _sum_pairs([a.usd_interval for a in a_list]),
+            _sum([a.energy_joules for a in a_list]),
+            _sum_pairs([a.energy_interval for a in a_list]),
+        )
+    return TrainingCost(
+        tokens=sum(p.tokens for p in parts),
+        seconds=sum(p.seconds for p in parts),
+        seconds_interval=seconds_iv,
+        chip_seconds=sum(p.chip_seconds for p in parts),
+        usd=_sum([p.usd for p in parts]),
+        usd_interval=_sum_pairs([p.usd_interval for p in parts]),
+        price=first.price,
+        energy_joules=_sum([p.energy_joules for p in parts]),
+        energy_interval=_sum_pairs([p.energy_interval for p in parts]),
+        goodput=g,
+        all_in=all_in,
+    )

@@ -29,6 +29,7 @@ one, the file holds a wide prior and says so (`Reliability.prior`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -410,3 +411,38 @@ def combine_intervals(
     lo = math.hypot(logw(a[0] / central), logw(b_factor[0]))
     hi = math.hypot(logw(a[1] / central), logw(b_factor[1]))
     return central * math.exp(-lo), central * math.exp(hi)
+
+
+def combine_goodput(parts: Sequence[GoodputResult]) -> GoodputResult:
+    """The goodput of a run made of consecutive stages on the same chips (a long-context
+    extension after pre-training): times, interruptions, checkpoints and the split add up;
+    goodput is total work / total wall time. The checkpoint interval, write time and state size
+    shown are those of the stage with the most work. Interval bounds add stage by stage (the
+    stages share the failure model, so their errors move together)."""
+    if not parts:
+        raise ValueError("no stages to combine")
+    if len(parts) == 1:
+        return parts[0]
+    main = max(parts, key=lambda p: p.work_s)
+    work = sum(p.work_s for p in parts)
+    wall = sum(p.wall_s for p in parts)
+
+    def bound(i: int) -> float:
+        total = sum(p.work_s / p.goodput_interval[i] if p.goodput_interval[i] > 0 else math.inf
+                    for p in parts)  # fmt: skip
+        return work / total if total > 0 else 0.0
+
+    return replace(
+        main,
+        work_s=work,
+        wall_s=wall,
+        goodput=work / wall if wall > 0 else 0.0,
+        goodput_interval=(bound(0), bound(1)),
+        interruptions=sum(p.interruptions for p in parts),
+        interruptions_interval=(
+            sum(p.interruptions_interval[0] for p in parts),
+            sum(p.interruptions_interval[1] for p in parts),
+        ),
+        checkpoints=sum(p.checkpoints for p in parts),
+        split_s={k: sum(p.split_s[k] for p in parts) for k in main.split_s},
+    )
