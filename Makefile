@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORE_STAMP := $(VENV)/.installed-core
 FULL_STAMP := $(VENV)/.installed-full
 
-.PHONY: venv venv-core demo test lint clean
+.PHONY: venv venv-core demo test test-fast lint clean
 
 ## venv: create .venv and install chipswitch (editable) with test and dev tools and all extras
 venv: $(FULL_STAMP)
@@ -36,6 +36,10 @@ demo: venv-core
 ## test: the test suite (installs the extras on first use)
 test: venv
 	$(BIN)/pytest
+
+## test-fast: the suite without the tests marked slow (about a minute)
+test-fast: venv
+	$(BIN)/pytest -m "not slow"
 
 ## lint: ruff (lint + format check) and mypy
 lint: venv

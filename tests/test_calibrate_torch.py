@@ -35,6 +35,7 @@ from chipswitch.errors import ChipswitchError  # noqa: E402
 from chipswitch.perf.memory import layer_activation_bytes  # noqa: E402
 from chipswitch.perf.workload import LayerDims  # noqa: E402
 
+pytestmark = pytest.mark.slow  # real PyTorch steps and a two-process all-reduce
 REPO = Path(__file__).resolve().parent.parent
 SHAPES = REPO / "benchmarks" / "shapes"
 CAT = load_catalog([SHAPES])

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from support import chip_data, write_catalog_dir
 
 from chipswitch import units
 from chipswitch._schema import Sourced
@@ -17,11 +17,6 @@ from chipswitch.errors import CatalogFileError, UnknownNameError
 
 CHIP_FILES = sorted((DATA_DIR / "chips").glob("*.yaml"))
 OFFERING_FILES = sorted((DATA_DIR / "offerings").glob("*.yaml"))
-
-
-@pytest.fixture(autouse=True)
-def _no_env_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_VAR, raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +88,13 @@ def test_every_chip_value_is_sourced_or_explained(path: Path, cat: Catalog) -> N
         assert not missing, f"{path.name}: {key} cites unknown sources {missing}"
 
 
-def test_check_references_passes_on_shipped_catalog(cat: Catalog) -> None:
-    cat.check_references()
+def test_check_references_passes_on_shipped_catalog_and_catches_a_dangling_id(
+    cat: Catalog, tmp_path: Path
+) -> None:
+    assert cat.check_references() is None  # raises on the first dangling reference
+    chip = chip_data("dangling-chip", peak_bf16_dense_tflops={"value": 1000, "source": ["nope"]})
+    with pytest.raises(CatalogFileError, match=r"d\.yaml: unknown source ids: nope"):
+        load_catalog([write_catalog_dir(tmp_path / "d", {"d": chip})])  # loading checks them
 
 
 # -- offerings and prices ---------------------------------------------------------------------
@@ -144,49 +144,6 @@ def test_unknown_chip_suggests_close_names(cat: Catalog) -> None:
 
 
 # -- user directories: additions, overrides, errors ------------------------------------------
-def chip_data(chip_id: str, **changes: Any) -> dict[str, Any]:
-    """A valid chip file (an H100-like accelerator) with `changes` applied."""
-    src = ["my_bench"]
-    data: dict[str, Any] = {
-        "id": chip_id,
-        "name": f"Test chip {chip_id}",
-        "vendor": "nvidia",
-        "family": "nvidia-hopper",
-        "release_year": {"value": 2025, "source": src},
-        "peak_bf16_dense_tflops": {"value": 1000, "source": src},
-        "peak_fp8_dense_tflops": {"value": 2000, "source": src},
-        "hbm_capacity_gb": {"value": 100, "source": src},
-        "hbm_bandwidth_tb_per_s": {"value": 4, "source": src},
-        "tdp_w": {"value": 800, "source": src},
-        "scale_up": {
-            "name": "NVLink",
-            "bandwidth_gb_per_s": 900,
-            "direction": "bidirectional_total",
-            "source": src,
-        },
-        "scale_up_domain_chips": {"value": 8, "source": src},
-        "chips_per_node": {"value": 8, "source": src},
-        "scale_out_per_node_gbit_per_s": {"value": 3200, "source": src},
-    }
-    data.update(changes)
-    return data
-
-
-def write_catalog_dir(
-    root: Path, chips: dict[str, Any] | None = None, raw: str | None = None
-) -> Path:
-    """A user catalog directory with a source registry and the given chip files."""
-    (root / "chips").mkdir(parents=True, exist_ok=True)
-    (root / "sources.yaml").write_text(
-        yaml.safe_dump({"my_bench": {"title": "My lab's datasheet", "type": "test"}})
-    )
-    for name, data in (chips or {}).items():
-        (root / "chips" / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    if raw is not None:
-        (root / "chips" / "bad.yaml").write_text(raw)
-    return root
-
-
 def test_user_dir_adds_a_chip_and_overrides_one(tmp_path: Path) -> None:
     d = write_catalog_dir(
         tmp_path / "mine",
@@ -251,6 +208,6 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(CatalogFileError) as info:
         load_catalog([d])
     msg = str(info.value)
-    assert "bad.yaml" in msg
+    assert "broken.yaml" in msg
     assert "line" in msg
     assert "invalid YAML" in msg

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import support
 import yaml
 from typer.testing import CliRunner
 
@@ -178,40 +179,10 @@ def test_console_script_reports_user_errors_without_traceback() -> None:
 
 # -- user catalog directories ----------------------------------------------------------------
 def chip_data(chip_id: str, **changes: Any) -> dict[str, Any]:
-    src = ["my_bench"]
-    data: dict[str, Any] = {
-        "id": chip_id,
-        "name": f"Test chip {chip_id}",
-        "vendor": "amd",
-        "family": "amd-cdna",
-        "release_year": {"value": 2026, "source": src},
-        "peak_bf16_dense_tflops": {"value": 3000, "source": src},
-        "peak_fp8_dense_tflops": {"value": 6000, "source": src},
-        "hbm_capacity_gb": {"value": 432, "source": src},
-        "hbm_bandwidth_tb_per_s": {"value": 19.6, "source": src},
-        "tdp_w": {"value": None, "source": [], "note": "not published yet"},
-        "scale_up": {
-            "name": "UALink",
-            "bandwidth_gb_per_s": 3600,
-            "direction": "bidirectional_total",
-            "source": src,
-        },
-        "scale_up_domain_chips": {"value": 72, "source": src},
-        "chips_per_node": {"value": 4, "source": src},
-        "scale_out_per_node_gbit_per_s": {"value": 3200, "source": src},
-    }
-    data.update(changes)
-    return data
+    return support.chip_data(chip_id, kind="amd", **changes)
 
 
-def catalog_dir(root: Path, chips: dict[str, Any] | None = None, raw: str | None = None) -> Path:
-    (root / "chips").mkdir(parents=True, exist_ok=True)
-    (root / "sources.yaml").write_text(yaml.safe_dump({"my_bench": {"title": "Our benchmark"}}))
-    for name, data in (chips or {}).items():
-        (root / "chips" / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    if raw is not None:
-        (root / "chips" / "broken.yaml").write_text(raw)
-    return root
+catalog_dir = support.write_catalog_dir
 
 
 def test_catalog_option_adds_and_overrides(tmp_path: Path) -> None:
@@ -233,7 +204,7 @@ def test_catalog_option_adds_and_overrides(tmp_path: Path) -> None:
     assert chips["mi450x"]["scale_up_bandwidth"] == pytest.approx(1.8e12)
     assert chips["h100-sxm"]["tdp_watts"] == pytest.approx(650)
     shown = run_json("--catalog", str(d), "hardware", "show", "mi450x")
-    assert shown["source_details"][0]["title"] == "Our benchmark"
+    assert shown["source_details"][0]["title"] == "My lab's datasheet"
     assert shown["file"].endswith("mi450.yaml")
 
 

@@ -15,6 +15,7 @@ from chipswitch.cli.app import app
 from chipswitch.sweep import LocalExecutor, RayExecutor, run_sweep
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

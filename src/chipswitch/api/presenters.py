@@ -10,22 +10,25 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from chipswitch import units
 from chipswitch._yaml import load_model
-from chipswitch.catalog import Catalog
 from chipswitch.catalog.files import ChipFile
-from chipswitch.hardware.spec import Chip, Offering, Price
 from chipswitch.model.params import count_params
-from chipswitch.model.shape import ModelShape
-from chipswitch.planning.compare import ChipOutcome, Comparison, StageOutcome
-from chipswitch.planning.cost import AllIn, TrainingCost
-from chipswitch.planning.goodput import PER_1000_CHIP_DAYS, GoodputResult
-from chipswitch.planning.search import ParetoPoint, PlanResult, SearchResult
+
+if TYPE_CHECKING:
+    from chipswitch.catalog import Catalog
+    from chipswitch.hardware.spec import Chip, Offering, Price
+    from chipswitch.model.shape import ModelShape
+    from chipswitch.planning.compare import ChipOutcome, Comparison, StageOutcome
+    from chipswitch.planning.cost import AllIn, TrainingCost
+    from chipswitch.planning.goodput import GoodputResult
+    from chipswitch.planning.search import ParetoPoint, PlanResult, SearchResult
 
 #: (breakdown key, label) of every step-time term, in the order a step spends it.
 BREAKDOWN_TIME = (
@@ -124,6 +127,8 @@ def _finite_pair(lo_hi: tuple[float, float] | None, scale: float = 1.0) -> list[
 
 def goodput_json(g: GoodputResult) -> dict[str, Any]:
     """The failure model behind an all-in figure: goodput, interruptions, checkpoints, split."""
+    from chipswitch.planning.goodput import PER_1000_CHIP_DAYS
+
     rel = g.reliability
     return {
         "goodput": g.goodput,
@@ -328,6 +333,14 @@ def jsonable(obj: Any) -> Any:
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
 
 
+def json_object(obj: Any) -> dict[str, Any]:
+    """`jsonable` of something that is a JSON object (a result's `to_json()`)."""
+    out = jsonable(obj)
+    if not isinstance(out, dict):
+        raise TypeError(f"expected a JSON object, got {type(out).__name__}")
+    return out
+
+
 # -- catalog records (the JSON contract of the catalog commands and endpoints) -------------------
 def chip_record(chip: Chip) -> dict[str, Any]:
     """One chip in SI units; None where no source gives the value (listed in `unset`)."""
@@ -359,8 +372,22 @@ def chip_record(chip: Chip) -> dict[str, Any]:
 
 
 def chip_file(cat: Catalog, chip: Chip) -> ChipFile | None:
+    """The chip's file as written (sources and notes per value), read once per file version."""
     path = cat.origin.get(f"chip:{chip.id}")
-    return None if path is None else load_model(path, ChipFile)
+    if path is None:
+        return None
+    p = Path(path)
+    try:
+        mtime = p.stat().st_mtime_ns
+    except OSError:
+        mtime = 0
+    return _read_chip_file(p, mtime)
+
+
+@lru_cache(maxsize=256)
+def _read_chip_file(path: Path, mtime_ns: int) -> ChipFile:
+    """`mtime_ns` is part of the cache key: an edited file is read again."""
+    return load_model(path, ChipFile)
 
 
 def provenance(cf: ChipFile | None) -> dict[str, dict[str, Any]]:

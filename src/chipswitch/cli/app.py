@@ -1,48 +1,121 @@
-"""The root `chipswitch` command: global options, error handling and command registration.
+"""The root `chipswitch` command: global options, error handling and lazy command loading.
 
-To add commands, write a module with `register(app: typer.Typer) -> None` (see
-`catalog_cmds.py`) and append it to `COMMAND_MODULES`.
+Commands are listed in `COMMANDS` (name -> module, one-line help). A command's module, and the
+library it needs, is imported only when that command runs, so `chipswitch --help` and
+`chipswitch hardware list` start fast. To add commands, write a module with
+`register(app: typer.Typer) -> None` (see `catalog_cmds.py`) and add its commands to `COMMANDS`
+(a test checks that the two agree).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer import _click as click  # typer 0.29 vendors click; its Group/Command types
+from typer.core import TyperCommand, TyperGroup
 
 from chipswitch import __version__
-from chipswitch.catalog import ENV_VAR
-from chipswitch.cli import (
-    calibrate_cmds,
-    catalog_cmds,
-    compare_cmds,
-    decide_cmds,
-    perf_cmds,
-    serve_cmds,
-    sweep_cmds,
-)
 from chipswitch.cli.common import EXIT_USER_ERROR, USER_ERRORS, report_error, set_catalog_dirs
 
-#: Command modules, each with `register(app)`, in the order their commands appear in --help.
-COMMAND_MODULES: tuple[ModuleType, ...] = (
-    catalog_cmds,
-    perf_cmds,
-    compare_cmds,
-    calibrate_cmds,
-    decide_cmds,
-    sweep_cmds,
-    serve_cmds,
-)
+#: The catalog directory environment variable (the same name `chipswitch.catalog` reads).
+ENV_VAR = "CHIPSWITCH_CATALOG"
+
+#: Every command: name -> (module with `register(app)`, one-line help), in --help order.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": (
+        "chipswitch.cli.perf_cmds",
+        "Search every valid parallel plan; show the best with step-time and memory breakdowns.",
+    ),
+    "validate": (
+        "chipswitch.cli.perf_cmds",
+        "Predict each usable row with its own plan; print per-row and grouped errors.",
+    ),
+    "compare": (
+        "chipswitch.cli.compare_cmds",
+        "Best plan, days, cost and energy to train one model on each chip, with 80% intervals.",
+    ),
+    "calibrate": (
+        "chipswitch.cli.calibrate_cmds",
+        "Microbenchmark this device (GEMMs, copy, attention, norms, collectives) into a profile.",
+    ),
+    "measure": (
+        "chipswitch.cli.calibrate_cmds",
+        "Train a real model for a few steps; compare step time and memory with the engine.",
+    ),
+    "decide": (
+        "chipswitch.cli.decide_cmds",
+        "Decide whether an investment tied to a chip commitment is worth taking.",
+    ),
+    "sweep": (
+        "chipswitch.cli.sweep_cmds",
+        "Run a plan search at every point of a design-space grid; write one row per point.",
+    ),
+    "sweep-report": (
+        "chipswitch.cli.sweep_cmds",
+        "Rank chips per model by cost and by time; optionally draw cost-vs-time frontiers.",
+    ),
+    "serve": (
+        "chipswitch.cli.serve_cmds",
+        "Serve the dashboard at / and the HTTP API at /api (OpenAPI at /openapi.json).",
+    ),
+    "hardware": (
+        "chipswitch.cli.catalog_cmds",
+        "Accelerators: peaks, memory, interconnect, power.",
+    ),
+    "models": ("chipswitch.cli.catalog_cmds", "Model shapes and their parameter counts."),
+    "prices": (
+        "chipswitch.cli.catalog_cmds",
+        "Published cloud prices per chip-hour, with dates and sources.",
+    ),
+}
+
+#: Settings shared by the root app and the apps command modules register on.
+_APP_SETTINGS: dict[str, Any] = {
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": "rich",
+}
+
+
+def load_command(name: str) -> click.Command:
+    """Import `name`'s module, let it register on a scratch app, and return the command."""
+    module = importlib.import_module(COMMANDS[name][0])
+    scratch = typer.Typer(**_APP_SETTINGS)
+    module.register(scratch)
+    group = typer.main.get_group(scratch)
+    return group.commands[name]
+
+
+class _Listed(TyperCommand):
+    """What `--help` shows for a command that is not loaded: its name and one-line help."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, help=COMMANDS[name][1], short_help=COMMANDS[name][1])
 
 
 class _Group(TyperGroup):
-    """Root group that turns user errors raised by any subcommand into one red line, exit 2."""
+    """Root group: lists `COMMANDS` without importing them, loads the one that runs, and turns
+    user errors raised by any subcommand into one red line, exit 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return _Listed(cmd_name) if cmd_name in COMMANDS else None
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if name in COMMANDS:
+            cmd = load_command(name)
+        return name, cmd, rest
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -57,9 +130,7 @@ app = typer.Typer(
     cls=_Group,
     help="Predict LLM training step time, memory and cost on any accelerator.",
     no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    **_APP_SETTINGS,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -90,10 +161,6 @@ def _root(
 ) -> None:
     """Predict LLM training step time, memory and cost on any accelerator."""
     set_catalog_dirs(catalog or [])
-
-
-for _module in COMMAND_MODULES:
-    _module.register(app)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

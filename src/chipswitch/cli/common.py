@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -23,9 +23,11 @@ from rich.text import Text
 
 from chipswitch import units
 from chipswitch._yaml import format_validation_error
-from chipswitch.api.presenters import jsonable
-from chipswitch.catalog import Catalog, load_catalog
 from chipswitch.errors import ChipswitchError, UnknownNameError
+
+if TYPE_CHECKING:
+    from chipswitch.api.session import Session
+    from chipswitch.catalog import Catalog
 
 T = TypeVar("T")
 
@@ -61,9 +63,17 @@ def set_catalog_dirs(dirs: Sequence[Path]) -> None:
     STATE.catalog_dirs = list(dirs)
 
 
+def get_session(calibration: Path | None = None) -> Session:
+    """The session for this invocation: shipped data, `CHIPSWITCH_CATALOG`, then `--catalog`;
+    `calibration` a profile from `chipswitch calibrate`."""
+    from chipswitch.api.session import Session
+
+    return Session(STATE.catalog_dirs, calibration)
+
+
 def get_catalog() -> Catalog:
-    """The catalog for this invocation: shipped data, `CHIPSWITCH_CATALOG`, then `--catalog`."""
-    return load_catalog(STATE.catalog_dirs)
+    """The catalog for this invocation (commands that only list it)."""
+    return get_session().catalog
 
 
 def lookup(kind: str, name: str, find: Callable[[str], T], known: Iterable[str]) -> T:
@@ -113,7 +123,13 @@ def report_error(exc: BaseException) -> None:
 
 # -- JSON -----------------------------------------------------------------------------------
 def print_json(obj: Any) -> None:
-    """Write `obj` as indented JSON to stdout: no markup, no colour, SI numbers as they are."""
+    """Write `obj` as indented JSON to stdout: no markup, no colour, SI numbers as they are.
+
+    A result with `to_json()` (every `Session` result) is written as exactly that."""
+    from chipswitch.api.presenters import jsonable
+
+    if hasattr(obj, "to_json"):
+        obj = obj.to_json()
     sys.stdout.write(json.dumps(jsonable(obj), indent=2, ensure_ascii=False) + "\n")
     sys.stdout.flush()
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
 from chipswitch import units
-from chipswitch.api.presenters import comparison_report
-from chipswitch.cli.common import console, get_catalog, new_table, print_json, print_table
+from chipswitch.cli.common import console, get_session, new_table, print_json, print_table
 from chipswitch.errors import ChipswitchError
-from chipswitch.perf.workload import Workload
-from chipswitch.planning.compare import PRICE_TYPES, Comparison, compare
+from chipswitch.planning.compare import Comparison
 
 
 def _print(cmp: Comparison) -> None:
@@ -80,26 +78,17 @@ def compare_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Best plan, days, cost and energy to train one model on each chip, with 80% intervals."""
-    if precision not in ("bf16", "fp8"):
-        raise ChipswitchError(f"precision must be bf16 or fp8, not '{precision}'")
-    prec: Literal["bf16", "fp8"] = "fp8" if precision == "fp8" else "bf16"
-    cat = get_catalog()
-    names = [h.strip() for h in hardware.split(",") if h.strip()] if hardware else []
-    if price_type not in PRICE_TYPES:
-        raise ChipswitchError(
-            f"unknown price type '{price_type}'; choose one of {', '.join(PRICE_TYPES)}"
-        )
-    chip_list = (
-        [cat.chip(n) for n in names]
-        if names
-        else sorted(cat.chips.values(), key=lambda c: (c.vendor, c.id))
-    )
-    w = Workload(cat.model(model), global_batch, seq, prec)
-    result = compare(w, chip_list, chips, tokens, catalog=cat, price_type=price_type)
+    names = [h.strip() for h in hardware.split(",") if h.strip()] if hardware else None
+    if hardware is not None and not names:
+        raise ChipswitchError("--hardware: give at least one chip id, or leave it out for all")
+    report = get_session().compare(
+        model, names, chips=chips, global_batch=global_batch, seq=seq, tokens=tokens,
+        precision=precision, price_type=price_type,
+    )  # fmt: skip
     if as_json:
-        print_json(comparison_report(result))
+        print_json(report)
         return
-    _print(result)
+    _print(report.comparison)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,8 +6,6 @@ stderr, prints the rich summary or JSON, and writes the HTML report.
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -25,12 +23,13 @@ from chipswitch.cli.common import (
     USER_ERRORS,
     console,
     err_console,
-    get_catalog,
+    get_session,
     new_table,
+    print_json,
     print_table,
     report_error,
 )
-from chipswitch.decide.engine import DEFAULT_SAMPLES, DEFAULT_SEED, DecisionResult, decide
+from chipswitch.decide.engine import DEFAULT_SAMPLES, DEFAULT_SEED, DecisionResult
 from chipswitch.decide.scenario import DEFAULT_SCENARIO
 from chipswitch.decide.verdict import OBJECTIVE_LABEL, fmt_objective, fmt_usd
 from chipswitch.errors import ChipswitchError
@@ -86,14 +85,14 @@ def decide_command(
         raise typer.Exit(EXIT_USER_ERROR)
     try:
         with _progress() as tick:
-            res = decide(
+            decision = get_session().decide(
                 scenario,
                 samples=samples,
                 seed=seed,
                 objective=objective.value if objective is not None else None,
-                catalog=get_catalog(),
                 progress=tick,
             )
+            res = decision.result
             if report is not None:
                 tick("writing the report", 1.0)
                 from chipswitch.decide.report import write_report
@@ -106,8 +105,7 @@ def decide_command(
         report_error(exc)
         raise typer.Exit(EXIT_USER_ERROR) from None
     if as_json:
-        sys.stdout.write(json.dumps(res.to_dict(), indent=2, sort_keys=True) + "\n")
-        sys.stdout.flush()
+        print_json(decision)
     else:
         print_summary(res)
     if report is not None:

@@ -3,37 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
 
 from chipswitch import units
-from chipswitch.api.presenters import BREAKDOWN_MEMORY, BREAKDOWN_TIME, plan_report
-from chipswitch.calibrate.apply import calibrated_chip, table_with_profile
-from chipswitch.calibrate.profile import load_profile
+from chipswitch.api.presenters import BREAKDOWN_MEMORY, BREAKDOWN_TIME
 from chipswitch.cli.common import (
     console,
     err_console,
     fmt_bytes,
-    get_catalog,
+    get_session,
     new_table,
     print_json,
     print_table,
 )
 from chipswitch.errors import ChipswitchError
-from chipswitch.perf.efficiency import load_calibration
-from chipswitch.perf.workload import Workload
-from chipswitch.planning.compare import (
-    FailureOptions,
-    Stage,
-    StageOutcome,
-    plan_training,
-    resolve_price,
-)
+from chipswitch.planning.compare import FailureOptions, Stage, StageOutcome
 from chipswitch.planning.cost import TrainingCost
 from chipswitch.planning.goodput import PER_1000_CHIP_DAYS
 from chipswitch.planning.search import ParetoPoint, SearchResult
-from chipswitch.validation.validate import ValidationReport, read_rows, validate_rows
+from chipswitch.validation.validate import ValidationReport
 
 CalibrationOpt = Annotated[
     Path | None,
@@ -249,35 +239,23 @@ def plan(
 
     With --tokens: the time and cost to train them, ideal and all-in (failures, restarts, lost
     work and checkpoints counted; docs/goodput.md)."""
-    if precision not in ("bf16", "fp8"):
-        raise ChipswitchError(f"precision must be bf16 or fp8, not '{precision}'")
-    prec: Literal["bf16", "fp8"] = "fp8" if precision == "fp8" else "bf16"
-    cat = get_catalog()
-    shape, eff = cat.model(model), None
-    if calibration is not None:  # --hardware local: the profiled device itself
-        profile = load_profile(calibration)
-        chip, eff, notes = calibrated_chip(profile, cat, hardware, load_calibration())
-        for note in notes:
-            err_console.print(f"[yellow]note:[/] {note}")
-    else:
-        chip = cat.chip(hardware)
-    pr = resolve_price(cat, chip, price) if price else None
-    w = Workload(shape, global_batch, seq, prec)
     failures = FailureOptions(
         None if failure_rate is None else failure_rate / PER_1000_CHIP_DAYS,
         None if storage_bandwidth is None else storage_bandwidth * units.GB,
         None if checkpoint_interval is None else checkpoint_interval * 60.0,
     )
-    out = plan_training(
-        w, chip, chips, catalog=cat, tokens=tokens, price=pr, top=top,
-        pareto_front=pareto_front, eff=eff, failures=failures,
+    report = get_session(calibration).plan_training(
+        model, hardware, chips=chips, global_batch=global_batch, seq=seq, precision=precision,
+        tokens=tokens, price=price, top=top, pareto=pareto_front, failures=failures,
         stages=[parse_stage(s) for s in stage or ()],
     )  # fmt: skip
+    for note in report.notes:
+        err_console.print(f"[yellow]note:[/] {note}")
     if as_json:
-        print_json(plan_report(out.result, out.cost, out.front, out.stages))
+        print_json(report)
         return
-    _print_plans(out.result, out.cost, out.front)
-    _print_stages(out.stages)
+    _print_plans(report.search, report.training, list(report.pareto))
+    _print_stages(report.stages)
 
 
 def _print_validation(rep: ValidationReport) -> None:
@@ -334,31 +312,13 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Predict each usable row with its own plan; print per-row and grouped errors."""
-    cat = get_catalog()
-    table = load_calibration()
-    if calibration is not None:  # the profiled chip's family uses the profile's efficiencies
-        table, _, notes = table_with_profile(load_profile(calibration), cat, table)
-        for note in notes:
-            err_console.print(f"[yellow]note:[/] {note}")
-    rep = validate_rows(read_rows(csv_file), cat, table)
-    if not rep.results:
-        reasons = "; ".join(f"{rid}: {why}" for rid, why in rep.skipped[:3])
-        more = f"; and {len(rep.skipped) - 3} more" if len(rep.skipped) > 3 else ""
-        raise ChipswitchError(
-            f"{csv_file}: no row could be modelled ({len(rep.skipped)} skipped: {reasons}{more})"
-            if rep.skipped
-            else f"{csv_file}: the file has a header but no rows"
-        )
+    result = get_session(calibration).validate(csv_file)
+    for note in result.notes:
+        err_console.print(f"[yellow]note:[/] {note}")
     if as_json:
-        print_json(
-            {
-                "rows": [r.as_dict() for r in rep.results],
-                "skipped": [{"id": i, "reason": why} for i, why in rep.skipped],
-                "summary": rep.summary(),
-            }
-        )
+        print_json(result)
         return
-    _print_validation(rep)
+    _print_validation(result.report)
 
 
 def register(app: typer.Typer) -> None:

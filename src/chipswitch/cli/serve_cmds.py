@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from chipswitch.cli.common import err_console, get_catalog
+from chipswitch.cli.common import err_console, get_session
 from chipswitch.errors import ChipswitchError
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -58,7 +58,7 @@ def serve_command(
                 f"--cors-origin: '{origin}' is not an origin like https://example.org"
             )
     app = create_app(
-        catalog=get_catalog(),
+        session=get_session(),
         limits=Limits(cache_entries=cache_entries),
         cors_origins=tuple(cors_origin or ()),
         allowed_hosts=(host, *(allow_host or ())),

@@ -18,26 +18,19 @@ from rich.progress import (
 )
 
 from chipswitch import units
+from chipswitch.api.results import SweepReport
 from chipswitch.cli.common import (
     console,
     err_console,
-    get_catalog,
+    get_session,
     new_table,
     print_json,
     print_table,
 )
-from chipswitch.errors import ChipswitchError
-from chipswitch.sweep.executors import ExecutorName, make_executor
-from chipswitch.sweep.grid import Sweep, load_sweep_file, resolve
-from chipswitch.sweep.output import check_writable, read_results
+from chipswitch.sweep.executors import ExecutorName
+from chipswitch.sweep.output import read_results
 from chipswitch.sweep.report import ModelRanking, rank, sweep_meta, write_html
-from chipswitch.sweep.run import (
-    CONFIRM_POINTS,
-    DEFAULT_CHUNK_SIZE,
-    SweepRun,
-    check_size,
-    run_sweep,
-)
+from chipswitch.sweep.run import CONFIRM_POINTS, DEFAULT_CHUNK_SIZE, SweepRun
 from chipswitch.sweep.work import ChunkResult
 
 EXIT_INTERRUPTED = 130
@@ -67,34 +60,11 @@ def _progress_bar() -> tuple[Progress, Callable[[SweepRun, ChunkResult | None], 
     return bar, update
 
 
-def _summary_json(sweep: Sweep, run: SweepRun) -> dict[str, Any]:
-    return {
-        "sweep": sweep.name,
-        "file": sweep.path,
-        "executor": run.executor,
-        "workers": run.workers,
-        "points_total": run.points_total,
-        "points_reused": run.points_reused,
-        "points_computed": run.points_computed,
-        "points_written": run.points_written,
-        "complete": run.complete,
-        "status_counts": run.status_counts,
-        "chunks": run.chunks,
-        "searches": run.searches,
-        "plans_evaluated": run.plans_evaluated,
-        "seconds": run.seconds,
-        "points_per_second": run.points_per_second,
-        "plans_per_second": run.plans_per_second,
-        "files": [str(f) for f in run.files],
-        "objective": sweep.objective,
-        "constraints": sweep.constraints.model_dump(),
-    }
-
-
-def _print_summary(sweep: Sweep, run: SweepRun) -> None:
+def _print_summary(report: SweepReport) -> None:
+    run = report.run
     counts = ", ".join(f"{n:,} {s}" for s, n in run.status_counts.items()) or "none"
     console.print(
-        f"Sweep [bold]{sweep.name}[/]: {run.points_total:,} points ({run.points_reused:,} "
+        f"Sweep [bold]{report.name}[/]: {run.points_total:,} points ({run.points_reused:,} "
         f"reused, {run.points_computed:,} computed; {counts}) in {run.seconds:.1f} s with "
         f"{run.executor} ({run.workers} CPU{'s' if run.workers > 1 else ''}): "
         f"{run.points_per_second:,.1f} points/s, {run.plans_per_second / 1e6:,.2f} M plans/s"
@@ -134,14 +104,6 @@ def sweep(
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
 ) -> None:
     """Run a plan search at every point of a design-space grid; write one row per point."""
-    sf = load_sweep_file(file)
-    sw = resolve(sf, get_catalog(), file)
-    target = out or Path(file.with_suffix(".parquet").name)
-    if target.suffix.lower() == ".csv":
-        raise ChipswitchError("--out names the Parquet file; add --csv for a CSV beside it")
-    check_size(sw, allow_large=yes)
-    check_writable(target)
-    ex = make_executor(executor, address, num_cpus)
     bar, update = _progress_bar()
     runs: list[SweepRun] = []
 
@@ -150,30 +112,27 @@ def sweep(
             runs.append(run)
         update(run, chunk)
 
+    target = out or Path(file.with_suffix(".parquet").name)
     try:
-        with ex, bar:
-            run = run_sweep(
-                sw,
-                target,
-                ex,
-                resume=resume,
-                chunk_size=chunk_size,
-                csv=csv,
-                on_progress=progress,
+        with bar:
+            report = get_session().sweep(
+                file, target, executor=executor, address=address, num_cpus=num_cpus,
+                resume=resume, csv=csv, chunk_size=chunk_size, on_progress=progress,
                 allow_large=yes,
-            )
+            )  # fmt: skip
     except KeyboardInterrupt:
         done = runs[0] if runs else None
         written = done.points_written if done else 0
+        total = f" of {done.points_total:,}" if done else ""
         err_console.print(
-            f"[yellow]interrupted:[/] {written:,} of {sw.size():,} points are in {target}; "
+            f"[yellow]interrupted:[/] {written:,}{total} points are in {target}; "
             f"run the same command with --resume to finish"
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     if as_json:
-        print_json(_summary_json(sw, run))
+        print_json(report)
         return
-    _print_summary(sw, run)
+    _print_summary(report)
 
 
 # -- sweep-report ------------------------------------------------------------------------------

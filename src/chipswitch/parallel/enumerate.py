@@ -17,7 +17,8 @@ The cartesian product of the candidate values is built with numpy and filtered b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -29,6 +30,7 @@ ZERO_STAGES = (0, 1, 2, 3)
 RECOMPUTE = (0, 1, 2)
 MAX_MICRO_BATCH = 64
 MAX_VP = 8
+HSDP = (0, 1)
 
 #: Largest job the search takes: about 20x the largest announced training clusters (~200k
 #: accelerators in 2025), so every real job fits, while the plan arrays stay far from int64
@@ -99,6 +101,29 @@ def candidate_values(
     return {"tp": tp, "pp": pp, "cp": cp, "mb": mb, "vp": vp, "ep": ep}
 
 
+def _grid_axes(cand: dict[str, list[int]]) -> tuple[Sequence[int], ...]:
+    """The axes crossed for each tensor-parallel degree, in `enumerate_plans`' order."""
+    return (
+        cand["pp"],
+        cand["cp"],
+        cand["vp"],
+        cand["mb"],
+        cand["ep"],
+        ZERO_STAGES,
+        RECOMPUTE,
+        HSDP,
+    )
+
+
+def grid_size(
+    model: ModelShape, workers: int, global_batch: int, seq: int, domain_workers: int
+) -> int:
+    """Candidate plans `enumerate_plans` builds before its validity masks: an upper bound on
+    the plans a search evaluates, cheap to compute (used to bound a request up front)."""
+    cand = candidate_values(model, workers, global_batch, seq, domain_workers)
+    return len(cand["tp"]) * math.prod(len(a) for a in _grid_axes(cand))
+
+
 def enumerate_plans(
     model: ModelShape,
     workers: int,
@@ -110,17 +135,7 @@ def enumerate_plans(
     """Yield valid plans in chunks (each a PlanArrays), by tensor-parallel degree."""
     cand = candidate_values(model, workers, global_batch, seq, domain_workers)
     for tp in cand["tp"]:
-        grids = np.meshgrid(
-            np.array(cand["pp"]),
-            np.array(cand["cp"]),
-            np.array(cand["vp"]),
-            np.array(cand["mb"]),
-            np.array(cand["ep"]),
-            np.array(ZERO_STAGES),
-            np.array(RECOMPUTE),
-            np.array([0, 1]),
-            indexing="ij",
-        )
+        grids = np.meshgrid(*(np.array(a) for a in _grid_axes(cand)), indexing="ij")
         pp, cp, vp, mb, ep, zero, rc, hsdp = (g.ravel() for g in grids)
         denom = tp * pp * cp
         ok = workers % denom == 0

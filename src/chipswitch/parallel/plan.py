@@ -41,7 +41,11 @@ class Plan:
     def workers(self) -> int:
         return self.tp * self.pp * self.dp * self.cp
 
+    def __str__(self) -> str:
+        return self.describe()
+
     def describe(self) -> str:
+        """One line, e.g. `TP8 PP2 DP4 mb1 ZeRO-1 recompute=selective`; `parse_plan` reads it."""
         parts = [f"TP{self.tp}", f"PP{self.pp}"]
         if self.vp > 1:
             parts.append(f"VP{self.vp}")
@@ -114,3 +118,46 @@ class PlanArrays:
             sequence_parallel=bool(self.sequence_parallel[i]),
             hsdp=bool(self.hsdp[i]),
         )
+
+
+_PLAN_DEGREES = {"TP": "tp", "PP": "pp", "VP": "vp", "DP": "dp", "CP": "cp", "EP": "ep"}
+
+
+def parse_plan(text: str) -> Plan:
+    """The inverse of `Plan.describe`: `"TP8 PP4 DP32 mb1 ZeRO-1 recompute=selective"`.
+
+    Terms may come in any order and any case; omitted ones take `Plan`'s defaults. An unknown
+    term raises ValueError naming it.
+    """
+    values: dict[str, Any] = {}
+    for raw in text.replace(",", " ").split():
+        term = raw.strip()
+        up = term.upper()
+        if up[:2] in _PLAN_DEGREES and up[2:].isdigit():
+            values[_PLAN_DEGREES[up[:2]]] = int(up[2:])
+        elif up.startswith("MB") and up[2:].isdigit():
+            values["micro_batch"] = int(up[2:])
+        elif up.startswith("ZERO-") and up[5:6].isdigit():
+            values["zero"] = int(up[5])
+        elif up in ("(FSDP)", "FSDP"):
+            values["zero"] = 3
+        elif up.startswith("RECOMPUTE="):
+            mode = term.split("=", 1)[1].lower()
+            if mode not in RECOMPUTE_CODES:
+                raise ValueError(f"recompute must be one of none, selective, full, not '{mode}'")
+            values["recompute"] = mode
+        elif up == "NO-SP":
+            values["sequence_parallel"] = False
+        elif up == "HSDP":
+            values["hsdp"] = True
+        else:
+            raise ValueError(
+                f"unknown plan term '{term}' (expected TPn PPn VPn DPn CPn EPn mbN ZeRO-k "
+                "recompute=none|selective|full no-SP HSDP)"
+            )
+    for key, v in values.items():
+        if isinstance(v, int) and not isinstance(v, bool) and v < (0 if key == "zero" else 1):
+            raise ValueError(f"plan term {key} must be at least 1, not {v}")
+    if values.get("zero", 1) > 3:
+        raise ValueError(f"ZeRO stage must be 0-3, not {values['zero']}")
+    return Plan(**values)

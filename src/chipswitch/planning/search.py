@@ -16,7 +16,7 @@ import numpy as np
 from chipswitch.catalog import Catalog
 from chipswitch.errors import InfeasibleError
 from chipswitch.hardware.spec import Chip
-from chipswitch.parallel.enumerate import candidate_values, enumerate_plans
+from chipswitch.parallel.enumerate import candidate_values, enumerate_plans, grid_size
 from chipswitch.parallel.plan import Plan, PlanArrays
 from chipswitch.perf import memory
 from chipswitch.perf.efficiency import Efficiency, interval
@@ -119,6 +119,16 @@ def search(
         for _, p, row in best[:top]
     ]
     return SearchResult(workload, chip, n_chips, sys, evaluated, feasible, seconds, results)
+
+
+def plan_grid_size(
+    workload: Workload, chip: Chip, n_chips: int, *, catalog: Catalog | None = None
+) -> int:
+    """Candidate plans `search` would build for this job (before validity masks), without
+    evaluating any: what a server checks before accepting a request."""
+    sys = _system(chip, n_chips, catalog, None)
+    w = workload
+    return grid_size(w.model, sys.workers, w.global_batch, w.seq_len, sys.domain_workers)
 
 
 def _divisibility_reason(w: Workload, workers: int, domain: int) -> str:

@@ -1,6 +1,6 @@
 """The web app: the HTTP API (`routes`), the dashboard at / and its local assets.
 
-`create_app()` builds a FastAPI app around one catalog. Everything the dashboard loads comes
+`create_app()` builds a FastAPI app around one `Session`. Everything the dashboard loads comes
 from this server: its own HTML, JS and CSS from `web/static/`, and plotly.js from the installed
 `plotly` package, so it works offline. The CDN-based Swagger UI is disabled; the OpenAPI
 document is at /openapi.json. CORS is closed unless origins are given.
@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chipswitch import __version__
 from chipswitch._yaml import format_validation_error
-from chipswitch.catalog import Catalog, load_catalog
+from chipswitch.api.session import Session
 from chipswitch.errors import CatalogFileError, ChipswitchError, UnknownNameError
 from chipswitch.web.limits import (
     BodySizeLimit,
@@ -234,16 +234,16 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def create_app(
-    catalog: Catalog | None = None,
+    session: Session | None = None,
     limits: Limits | None = None,
     cors_origins: Sequence[str] = (),
     allowed_hosts: Sequence[str] = (),
 ) -> FastAPI:
-    """The dashboard and API over `catalog` (default: shipped + $CHIPSWITCH_CATALOG).
+    """The dashboard and API over `session` (default: shipped catalog + $CHIPSWITCH_CATALOG).
 
     Requests are answered when addressed to a loopback name or one of `allowed_hosts` (host
     names or addresses, without port; "*" for any)."""
-    cat = catalog if catalog is not None else load_catalog()
+    session = session if session is not None else Session()
     lim = limits or Limits()
     worker = Worker(lim)
 
@@ -261,7 +261,7 @@ def create_app(
         openapi_url="/openapi.json",
         lifespan=lifespan,
     )
-    app.state.chipswitch = ApiState(cat, lim, worker, LruCache(lim.cache_entries))
+    app.state.chipswitch = ApiState(session, lim, worker, LruCache(lim.cache_entries))
     app.include_router(router)
     _install_handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

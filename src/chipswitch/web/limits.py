@@ -1,7 +1,7 @@
 """Bounds on the work one HTTP request may ask for, and the machinery that enforces them.
 
 - body size: `BodySizeLimit` answers 413 past `Limits.max_body_bytes`;
-- plan search: `plan_grid_size` counts the candidate plans a search would build (the
+- plan search: `Session.plan_grid_size` counts the candidate plans a search would build (the
   cartesian product `chipswitch.parallel.enumerate` masks) before any is built; a request
   over `max_plan_grid` summed over every search it needs is refused with 422;
 - Monte Carlo samples: at most `max_samples` per decision;
@@ -24,10 +24,6 @@ from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from chipswitch.hardware.spec import Chip
-from chipswitch.parallel.enumerate import RECOMPUTE, ZERO_STAGES, candidate_values
-from chipswitch.perf.workload import Workload
 
 T = TypeVar("T")
 
@@ -63,18 +59,6 @@ class LimitError(Exception):
 
 
 # -- plan search ----------------------------------------------------------------------------------
-
-
-def plan_grid_size(workload: Workload, chip: Chip, n_chips: int) -> int:
-    """Candidate plans `planning.search.search` builds for this job (an upper bound on the
-    plans it evaluates: the grid of `enumerate_plans` before its validity masks)."""
-    domain = min(chip.scale_up_domain or chip.chips_per_node or 1, n_chips)
-    w = workload
-    cand = candidate_values(w.model, n_chips, w.global_batch, w.seq_len, domain)
-    per_tp = len(ZERO_STAGES) * len(RECOMPUTE) * 2  # x HSDP on/off
-    for axis in ("pp", "cp", "vp", "mb", "ep"):
-        per_tp *= len(cand[axis])
-    return len(cand["tp"]) * per_tp
 
 
 def check_plan_grid(total: int, limits: Limits, what: str) -> None:

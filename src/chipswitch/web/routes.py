@@ -1,10 +1,10 @@
-"""The HTTP API under /api: thin handlers over the library, answering the CLI's JSON.
+"""The HTTP API under /api: thin handlers over one `chipswitch.Session`, answering the CLI's JSON.
 
-Catalog listings reuse the CLI's record builders and plan/compare the library's presenters,
-all passed through the CLI's `jsonable`, so `GET /api/chips` is `chipswitch hardware list
---json` and `POST /api/plan` is `chipswitch plan ... --json` for the same inputs. The engine's
-CPU work runs on the bounded pool of `limits.Worker`; no handler opens a path taken from a
-request.
+Plan, compare, validate and decide call the same `Session` methods as the CLI and return their
+results' `to_json()`; catalog listings use the same record builders as the CLI's `--json`. So
+`GET /api/chips` is `chipswitch hardware list --json` and `POST /api/plan` is
+`chipswitch plan ... --json` for the same inputs. The engine's CPU work runs on the bounded
+pool of `limits.Worker`; no handler opens a path taken from a request.
 """
 
 from __future__ import annotations
@@ -17,36 +17,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import yaml
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import ValidationError
 
+from chipswitch._yaml import parse_yaml_text
 from chipswitch.api.presenters import (
     chip_detail,
     chip_record,
-    comparison_report,
     jsonable,
     model_record,
     model_summary,
-    plan_report,
     price_record,
 )
-from chipswitch.catalog import DATA_DIR, Catalog
-from chipswitch.decide.engine import decide
+from chipswitch.api.session import PUBLIC_CSV, Session
+from chipswitch.catalog import Catalog
 from chipswitch.decide.scenario import (
     SCENARIO_DIR,
     Scenario,
+    load_scenario,
     parse_scenario,
     shipped_scenarios,
 )
-from chipswitch.errors import ChipswitchError, UnknownNameError
-from chipswitch.hardware.spec import Chip
-from chipswitch.perf.efficiency import load_calibration
-from chipswitch.perf.workload import Workload
-from chipswitch.planning.compare import compare, pareto_counts, plan_training, resolve_price
-from chipswitch.validation.validate import read_rows, validate_rows
+from chipswitch.errors import CatalogFileError, ChipswitchError, UnknownNameError
+from chipswitch.planning.compare import pareto_counts
 from chipswitch.web.limits import (
     LimitError,
     Limits,
@@ -54,14 +49,12 @@ from chipswitch.web.limits import (
     Worker,
     check_nodes,
     check_plan_grid,
-    plan_grid_size,
 )
 from chipswitch.web.schemas import CompareRequest, DecideRequest, Objective, PlanRequest
 
 T = TypeVar("T")
 LOG = logging.getLogger("chipswitch.web")
 
-PUBLIC_CSV = DATA_DIR / "validation" / "public.csv"
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 #: Web-only bounds on a posted scenario (the CLI has none: it runs on your own machine).
 MAX_HORIZON_MONTHS = 240
@@ -80,36 +73,36 @@ class ApiError(Exception):
 
 @dataclass
 class ApiState:
-    """What the handlers share: the catalog, the limits, the worker pool and caches."""
+    """What the handlers share: the session, the limits, the worker pool and caches."""
 
-    catalog: Catalog
+    session: Session
     limits: Limits
     worker: Worker
     cache: LruCache
     _validation: dict[str, Any] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def catalog(self) -> Catalog:
+        return self.session.catalog
+
     def validation(self) -> dict[str, Any]:
         """The bundled public validation set, predicted once per server."""
         with self._lock:
             if self._validation is None:
                 cat = self.catalog
-                rep = validate_rows(read_rows(PUBLIC_CSV), cat, load_calibration())
+                result = self.session.validate(PUBLIC_CSV)
                 vendors = {}
-                for r in rep.results:
+                for r in result.report.results:
                     try:
                         vendors[r.accelerator] = cat.chip(r.accelerator).vendor
                     except UnknownNameError:
                         vendors[r.accelerator] = "other"
-                self._validation = jsonable(
-                    {
-                        "file": PUBLIC_CSV.name,
-                        "rows": [r.as_dict() for r in rep.results],
-                        "skipped": [{"id": i, "reason": why} for i, why in rep.skipped],
-                        "summary": rep.summary(),
-                        "vendors": vendors,
-                    }
-                )
+                self._validation = {
+                    "file": PUBLIC_CSV.name,
+                    **result.to_json(),
+                    "vendors": vendors,
+                }
             return self._validation
 
 
@@ -227,9 +220,12 @@ def _shipped_scenario(name: str) -> Path:
 # -- the performance engine ------------------------------------------------------------------------
 
 
-def _workload(cat: Catalog, req: PlanRequest | CompareRequest) -> Workload:
-    shape = _find("model", "model", req.model, cat.model, 422)
-    return Workload(shape, req.global_batch, req.seq, req.precision)
+def _grid(st: ApiState, req: PlanRequest | CompareRequest, hardware: str, chips: int) -> int:
+    _find("model", "model", req.model, st.catalog.model, 422)
+    chip = _find("chip", "hardware", hardware, st.catalog.chip, 422)
+    return st.session.plan_grid_size(
+        req.model, chip.id, chips=chips, global_batch=req.global_batch, seq=req.seq
+    )
 
 
 def _check_job(lim: Limits, req: PlanRequest | CompareRequest) -> None:
@@ -263,29 +259,21 @@ async def plan(req: PlanRequest, request: Request) -> JSONResponse:
 
 
 def _plan_work(st: ApiState, req: PlanRequest) -> Callable[[], dict[str, Any]]:
-    cat, lim = st.catalog, st.limits
-    _check_job(lim, req)
-    w = _workload(cat, req)
-    chip = _find("chip", "hardware", req.hardware, cat.chip, 422)
-    price = resolve_price(cat, chip, req.price) if req.price else None
+    _check_job(st.limits, req)
     counts = [req.chips]
     if req.tokens and req.pareto:
         counts += pareto_counts(req.chips)
-    check_plan_grid(sum(plan_grid_size(w, chip, n) for n in counts), lim, "this plan")
+    grid = sum(_grid(st, req, req.hardware, n) for n in counts)
+    check_plan_grid(grid, st.limits, "this plan")
+    if req.price:
+        st.session.price(req.hardware, req.price)  # a bad offering is a 4xx before any work
 
     def work() -> dict[str, Any]:
-        out = plan_training(
-            w,
-            chip,
-            req.chips,
-            catalog=cat,
-            tokens=req.tokens,
-            price=price,
-            top=req.top,
-            pareto_front=req.pareto,
-        )
-        body: dict[str, Any] = jsonable(plan_report(out.result, out.cost, out.front))
-        return body
+        return st.session.plan_training(
+            req.model, req.hardware, chips=req.chips, global_batch=req.global_batch,
+            seq=req.seq, precision=req.precision, tokens=req.tokens, price=req.price,
+            top=req.top, pareto=req.pareto,
+        ).to_json()  # fmt: skip
 
     return work
 
@@ -299,24 +287,25 @@ async def compare_chips(req: CompareRequest, request: Request) -> JSONResponse:
 def _compare_work(st: ApiState, req: CompareRequest) -> Callable[[], dict[str, Any]]:
     cat, lim = st.catalog, st.limits
     _check_job(lim, req)
-    w = _workload(cat, req)
-    chips: list[Chip]
     if req.hardware:
         if len(req.hardware) > lim.max_hardware:
             raise LimitError(
                 422, f"{len(req.hardware)} chips asked, limit {lim.max_hardware}", "max_hardware"
             )
-        chips = [
-            _find("chip", f"hardware.{i}", h, cat.chip, 422) for i, h in enumerate(req.hardware)
+        ids = [
+            _find("chip", f"hardware.{i}", h, cat.chip, 422).id for i, h in enumerate(req.hardware)
         ]
     else:
-        chips = sorted(cat.chips.values(), key=lambda c: (c.vendor, c.id))
-    check_plan_grid(sum(plan_grid_size(w, c, req.chips) for c in chips), lim, "this comparison")
+        ids = sorted(cat.chips)
+    grid = sum(_grid(st, req, h, req.chips) for h in ids)
+    check_plan_grid(grid, lim, "this comparison")
+    hardware = ids if req.hardware else None
 
     def work() -> dict[str, Any]:
-        res = compare(w, chips, req.chips, req.tokens, catalog=cat, price_type=req.price_type)
-        body: dict[str, Any] = jsonable(comparison_report(res))
-        return body
+        return st.session.compare(
+            req.model, hardware, chips=req.chips, global_batch=req.global_batch, seq=req.seq,
+            tokens=req.tokens, precision=req.precision, price_type=req.price_type,
+        ).to_json()  # fmt: skip
 
     return work
 
@@ -346,16 +335,9 @@ def _parse_body(ctype: str, raw: bytes, lim: Limits) -> dict[str, Any]:
     """The request as DecideRequest fields; YAML bodies are the scenario itself."""
     if ctype in YAML_TYPES:
         try:
-            data = yaml.safe_load(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise ApiError(422, "the YAML body is not UTF-8 text") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ApiError(422, f"invalid YAML: {where}{problem}") from None
-        except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2024-13-45
-            raise ApiError(422, f"invalid YAML value: {exc}") from None
+            data = parse_yaml_text(raw, "the YAML body")
+        except CatalogFileError as exc:
+            raise ApiError(422, "; ".join(exc.problems), field="body") from None
         if not isinstance(data, dict):
             what = "empty" if data is None else f"a {type(data).__name__} ({str(data)[:40]!r})"
             raise ApiError(
@@ -388,7 +370,8 @@ def _parse_body(ctype: str, raw: bytes, lim: Limits) -> dict[str, Any]:
     return data
 
 
-def _check_scenario(sc: Scenario, cat: Catalog, lim: Limits) -> None:
+def _check_scenario(sc: Scenario, st: ApiState) -> None:
+    cat, lim = st.catalog, st.limits
     if sc.horizon > MAX_HORIZON_MONTHS:
         raise LimitError(
             422,
@@ -403,9 +386,7 @@ def _check_scenario(sc: Scenario, cat: Catalog, lim: Limits) -> None:
         )
     total = 0
     for m in sc.roadmap.models:
-        try:
-            w = Workload(cat.model(m.model), m.global_batch, m.seq_len, m.precision)
-        except UnknownNameError:
+        if m.model not in cat.models:
             continue  # the engine names the field
         for choice in sc.hardware.values():
             try:
@@ -423,7 +404,9 @@ def _check_scenario(sc: Scenario, cat: Catalog, lim: Limits) -> None:
                         f"roadmap model {m.model}: {name} {value:,} is over the limit of {bound:,}",
                         f"max_{name}",
                     )
-            total += plan_grid_size(w, chip, m.n_chips)
+            total += st.session.plan_grid_size(
+                m.model, chip.id, chips=m.n_chips, global_batch=m.global_batch, seq=m.seq_len
+            )
     check_plan_grid(total, lim, "the scenario's roadmap")
 
 
@@ -445,7 +428,7 @@ async def decide_scenario(
     ] = None,
 ) -> JSONResponse:
     st = state(request)
-    cat, lim = st.catalog, st.limits
+    lim = st.limits
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     fields = _parse_body(ctype, await request.body(), lim)
     for name, value in (("samples", samples), ("seed", seed), ("objective", objective)):
@@ -467,18 +450,17 @@ async def decide_scenario(
             "max_samples",
         )
     if isinstance(req.scenario, str):
-        path = _shipped_scenario(req.scenario)
-        sc = parse_scenario(yaml.safe_load(path.read_text(encoding="utf-8")), req.scenario)
+        sc = load_scenario(_shipped_scenario(req.scenario))
     else:
         sc = parse_scenario(req.scenario, "scenario")
-    _check_scenario(sc, cat, lim)
+    _check_scenario(sc, st)
 
     posted = not isinstance(req.scenario, str)
 
     def work() -> dict[str, Any]:
         try:
-            res = decide(
-                sc, samples=req.samples, seed=req.seed, objective=req.objective, catalog=cat
+            report = st.session.decide(
+                sc, samples=req.samples, seed=req.seed, objective=req.objective
             )
         except (ChipswitchError, ValidationError):
             raise
@@ -493,6 +475,6 @@ async def decide_scenario(
                 f"the decision engine could not evaluate this scenario "
                 f"({type(exc).__name__}: {exc}); check it for extreme values",
             ) from None
-        return res.to_dict()
+        return report.to_json()
 
     return JSONResponse(await st.worker.run(work))
