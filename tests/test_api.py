@@ -3,6 +3,7 @@ and the CLI shell over it (same JSON, lazy start-up)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -135,6 +137,12 @@ def test_every_command_is_listed_and_loads() -> None:
     for name in COMMANDS:
         cmd = load_command(name)
         assert cmd.name == name
+    for module in sorted({m for m, _ in COMMANDS.values()}):  # nothing registered but unlisted
+        scratch = typer.Typer()
+        importlib.import_module(module).register(scratch)
+        registered = set(typer.main.get_group(scratch).commands)
+        unlisted = registered - set(COMMANDS)
+        assert not unlisted, f"{module} registers {unlisted}: add them to cli/app.py COMMANDS"
     res = RUN.invoke(app, ["--help"])
     assert res.exit_code == 0
     for name, (_, short) in COMMANDS.items():
