@@ -8,7 +8,7 @@ time-vs-cost front.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,8 +65,16 @@ class SearchResult:
         return model_flops_per_token(self.workload.dims, "paper")
 
 
-def _system(chip: Chip, n: int, catalog: Catalog | None, eff: Efficiency | None) -> System:
-    peers = catalog.chips.values() if catalog else ()
+def _system(
+    chip: Chip,
+    n: int,
+    catalog: Catalog | None,
+    eff: Efficiency | None,
+    peers: Iterable[Chip] | None = None,
+) -> System:
+    """The cluster; `peers` (default: the catalog's chips) lend specs a chip file lacks."""
+    if peers is None:
+        peers = catalog.chips.values() if catalog else ()
     return build_system(chip, n, peers=peers, eff=eff)
 
 
@@ -78,10 +86,13 @@ def search(
     catalog: Catalog | None = None,
     eff: Efficiency | None = None,
     top: int = 5,
+    peers: Iterable[Chip] | None = None,
 ) -> SearchResult:
-    """Evaluate every valid plan; raise InfeasibleError saying what is short if none fits."""
+    """Evaluate every valid plan; raise InfeasibleError saying what is short if none fits.
+
+    `peers` are the chips whose specs fill gaps in `chip`'s file (default: the catalog's)."""
     t0 = time.perf_counter()
-    sys = _system(chip, n_chips, catalog, eff)
+    sys = _system(chip, n_chips, catalog, eff, peers)
     capacity = sys.hbm_bytes * memory.USABLE_FRACTION
     best: list[tuple[float, Plan, dict[str, float]]] = []
     evaluated = feasible = 0

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from chipswitch import units
-from chipswitch.catalog import Catalog
 from chipswitch.errors import ChipswitchError, InfeasibleError
 from chipswitch.perf.workload import Workload
 from chipswitch.planning.compare import check_precision, failure_inputs
@@ -58,13 +57,12 @@ def make_chunks(points: Sequence[Point], chunk_size: int) -> list[Chunk]:
 def run_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
     """Search each distinct point of `chunk` and cost every point; never raises for a point."""
     t0 = time.perf_counter()
-    catalog = Catalog(chips={c.id: c for c in ctx.peers})
     rows: list[dict[str, Any]] = []
     searches = plans = 0
     last: tuple[tuple[Any, ...], SearchResult | str] | None = None
     for p in chunk.points:
         if last is None or last[0] != p.search_key:
-            outcome = _search(p, ctx, catalog)
+            outcome = _search(p, ctx)
             if isinstance(outcome, SearchResult):
                 plans += outcome.plans_evaluated
             searches += 1
@@ -73,12 +71,13 @@ def run_chunk(chunk: Chunk, ctx: Context) -> ChunkResult:
     return ChunkResult(chunk.number, rows, searches, plans, time.perf_counter() - t0)
 
 
-def _search(p: Point, ctx: Context, catalog: Catalog) -> SearchResult | str:
+def _search(p: Point, ctx: Context) -> SearchResult | str:
     """The search result, or 'infeasible: reason' / 'error: reason'."""
     w = Workload(ctx.models[p.model], p.global_batch, p.seq_len, p.precision)
     try:
         check_precision(ctx.chips[p.chip], p.precision)
-        return search(w, ctx.chips[p.chip], p.n_chips, catalog=catalog, eff=ctx.effs[p.chip], top=1)
+        chip, eff = ctx.chips[p.chip], ctx.effs[p.chip]
+        return search(w, chip, p.n_chips, peers=ctx.peers, eff=eff, top=1)
     except InfeasibleError as exc:
         return f"infeasible: {exc}"
     except (ValueError, ChipswitchError) as exc:  # e.g. a count past the search's maximum
