@@ -64,6 +64,13 @@ def test_significant_figures() -> None:
     assert fmt.integer(2048) == "2,048"
 
 
+def test_plain_interval() -> None:
+    assert fmt.sig_interval(1114.2, 802.3, 1507.0) == "1,110 (802-1,510)"
+    assert fmt.sig_interval(-1.0, -2.0, 3.0) == "-1 (-2.00 to 3.00)"
+    assert fmt.sig_interval(53.9, 30.02, 91.0) == "53.9 (30.0-91.0)"
+    assert fmt.sig_interval(5.0, None, 6.0) == "5"
+
+
 def test_interval_bounds_take_the_centre_unit() -> None:
     assert fmt.money_interval(131e9, 95.3e9, 180.2e9) == "$131B (95-180)"
     assert fmt.money_interval(-2.16e9, -5e9, 3e9) == "-$2.16B (-5.00 to 3.00)"
@@ -109,7 +116,13 @@ SAMPLES = [
     412.6e6,
 ]
 HUGE = [7.382e27, 9.996e27, -1.2e20]
-INTERVALS = [(25_727_981, 19_021_676, 35_751_033), (131e9, 95.3e9, 180.2e9), (-2.16e9, -5e9, 3e9)]
+INTERVALS = [
+    (25_727_981, 19_021_676, 35_751_033),
+    (131e9, 95.3e9, 180.2e9),
+    (-2.16e9, -5e9, 3e9),
+    (53.9, 30.02, 91.0),
+    (1114.2, 802.3, 1507.0),
+]
 
 
 def _python_texts() -> dict[str, list[str]]:
@@ -124,6 +137,7 @@ def _python_texts() -> dict[str, list[str]]:
         "days": [fmt.days(x) for x in SAMPLES],
         "integer": [fmt.integer(x) for x in SAMPLES],
         "moneyInterval": [fmt.money_interval(*iv) for iv in INTERVALS],
+        "sigInterval": [fmt.sig_interval(*iv) for iv in INTERVALS],
     }
 
 
@@ -135,6 +149,7 @@ for (const f of ["sig", "count", "money", "percent", "signedPercent", "days", "i
 out.flop = samples.concat(huge).map((x) => fmt.flop(x));
 out.moneyHuge = huge.map((x) => fmt.money(x));
 out.moneyInterval = intervals.map((iv) => fmt.moneyInterval(...iv));
+out.sigInterval = intervals.map((iv) => fmt.sigInterval(...iv));
 console.log(JSON.stringify(out));
 """
 

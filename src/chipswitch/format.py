@@ -116,6 +116,20 @@ def interval(
     return f"{head} ({fixed(lo / size, d)}{sep}{fixed(hi / size, d)})"
 
 
+def sig_interval(x: float | None, lo: float | None, hi: float | None) -> str:
+    """A number with its interval: "1,110 (802-1,510)", "53.9 (30.0-91.0)".
+
+    Bounds take the centre's decimals; a centre with none (>= 100) rounds them to three
+    significant figures too.
+    """
+    if x is None or lo is None or hi is None or not (_finite(x) and _finite(lo) and _finite(hi)):
+        return sig(x)
+    d = decimals_for(abs(x)) if x != 0 else DIGITS - 1
+    lo_text, hi_text = (sig(lo), sig(hi)) if d == 0 else (fixed(lo, d), fixed(hi, d))
+    sep = " to " if lo < 0 or hi < 0 else "-"
+    return f"{sig(x)} ({lo_text}{sep}{hi_text})"
+
+
 def money_interval(x: float | None, lo: float | None, hi: float | None) -> str:
     """Money with its interval: "$25.7M (19.0-35.8)"."""
     return interval(x, lo, hi, money)

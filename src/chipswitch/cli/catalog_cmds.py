@@ -195,7 +195,7 @@ def hardware_show(
     table = new_table(show_lines=False)
     table.add_column("Field")
     table.add_column("Value", justify="right")
-    table.add_column("Sources")
+    table.add_column("Sources", overflow="fold")
     table.add_column("Note", overflow="fold")
     for label, value, key in _show_rows(chip, cf):
         if key not in prov:
@@ -354,7 +354,7 @@ def prices_list(
     if wide:
         table.add_column("$/inst-h", justify="right", no_wrap=True)
         table.add_column("Region", overflow="fold")
-    table.add_column("Date")
+    table.add_column("Date", overflow="fold")
     if wide:
         table.add_column("Sources", overflow="fold")
     for r in rows:

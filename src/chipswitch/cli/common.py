@@ -250,8 +250,12 @@ def new_table(title: str | None = None, caption: str | None = None, **kwargs: An
     return Table(title=title, caption=caption, **options)
 
 
-def print_table(table: Table, max_width: int = 160) -> None:
-    """Print `table`; off a terminal as wide as it needs, up to `max_width` (no truncation)."""
+#: Tables fit a terminal of this many columns: text columns wrap, numbers do not.
+TABLE_WIDTH = 100
+
+
+def print_table(table: Table, max_width: int = TABLE_WIDTH) -> None:
+    """Print `table`; off a terminal as wide as it needs, up to `max_width` (text wraps)."""
     if console.is_terminal:
         console.print(table)
         return
@@ -259,5 +263,5 @@ def print_table(table: Table, max_width: int = 160) -> None:
     if natural <= console.width:
         console.print(table)
         return
-    wide = Console(file=console.file, width=natural, highlight=False)
+    wide = Console(file=console.file, width=min(natural, max_width), highlight=False)
     wide.print(table)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from chipswitch import format as fmt
 from chipswitch import units
 from chipswitch.cli.common import console, get_session, new_table, print_json, print_table
 from chipswitch.errors import ChipswitchError
@@ -16,42 +17,55 @@ def _print(cmp: Comparison) -> None:
     w = cmp.workload
     console.print(
         f"[bold]{w.model.name}[/] on {cmp.n_chips:,} chips: global batch {w.global_batch} x "
-        f"{w.seq_len} tokens, {w.precision}; {cmp.tokens:.3g} tokens to train; "
+        f"{w.seq_len} tokens, {w.precision}; {fmt.count(cmp.tokens)} tokens to train; "
         f"prices: cheapest {cmp.price_type} offering per chip"
     )
     t = new_table(
-        "Best plan per chip (80% intervals)",
-        caption="Energy: accelerators at TDP; host, network and cooling excluded. All-in: "
-        "with failures, restarts and checkpoints (goodput; * = failure rate is a prior, "
-        "no published data at scale for that family).",
+        "Time and cost per chip (80% intervals)",
+        caption="All-in: with failures, restarts and checkpoints (goodput; * = failure rate "
+        "is a prior, no published data at scale for that family).",
     )
-    cols = ("chip", "plan", "tok/s/chip", "MFU", "days", "days 80%", "cost $", "cost 80% $")
-    for col in (*cols, "goodput", "all-in days", "all-in $", "$/chip-h", "MWh"):
-        t.add_column(col, justify="left" if col in ("chip", "plan") else "right")
+    cols = ("chip", "tok/s\nper chip", "days", "cost", "goodput", "all-in\ndays", "all-in\ncost")
+    for col in cols:
+        t.add_column(col, justify="left" if col == "chip" else "right", no_wrap=col != "chip")
+    p = new_table(
+        "Best plan and price per chip",
+        caption="Energy: accelerators at TDP; host, network and cooling excluded.",
+    )
+    for col in ("chip", "MFU", "plan", "priced at", "MWh"):
+        p.add_column(col, justify="right" if col in ("MFU", "MWh") else "left")
     for o in cmp.rows:
         if o.result is None or o.cost is None:
-            t.add_row(o.chip.id, f"[dim]{o.reason}[/]", *[""] * 11)
+            t.add_row(o.chip.id, *[""] * (len(cols) - 1))
+            p.add_row(o.chip.id, "", f"[dim]{o.reason}[/]", "", "")
             continue
         b, c = o.result.best, o.cost
-        lo, hi = c.seconds_interval
-        price = c.price.usd_per_chip_hour if c.price else None
+        lo, hi = (s / units.DAY for s in c.seconds_interval)
         g, a = c.goodput, c.all_in
+        cost = "no public price"
+        if c.usd is not None and c.usd_interval:
+            cost = fmt.money_interval(c.usd, *c.usd_interval)
         t.add_row(
             o.chip.id,
+            fmt.sig(b.tokens_per_s_per_chip),
+            fmt.sig_interval(c.seconds / units.DAY, lo, hi),
+            cost,
+            "—" if g is None else fmt.percent(g.goodput) + ("*" if g.reliability.prior else ""),
+            "—" if a is None else fmt.sig(a.seconds / units.DAY),
+            "—" if a is None else fmt.money(a.usd),
+        )
+        priced = "—"
+        if c.price is not None:
+            priced = f"{o.offering} ${fmt.sig(c.price.usd_per_chip_hour)}/h"
+        p.add_row(
+            o.chip.id,
+            fmt.percent(b.breakdown["mfu"]),
             b.plan.describe(),
-            f"{b.tokens_per_s_per_chip:,.0f}",
-            f"{b.breakdown['mfu']:.1%}",
-            f"{c.seconds / units.DAY:,.1f}",
-            f"{lo / units.DAY:,.1f}-{hi / units.DAY:,.1f}",
-            "—" if c.usd is None else f"{c.usd:,.0f}",
-            "—" if not c.usd_interval else f"{c.usd_interval[0]:,.0f}-{c.usd_interval[1]:,.0f}",
-            "—" if g is None else f"{g.goodput:.1%}" + ("*" if g.reliability.prior else ""),
-            "—" if a is None else f"{a.seconds / units.DAY:,.1f}",
-            "—" if a is None or a.usd is None else f"{a.usd:,.0f}",
-            "—" if price is None else f"{price:.2f}",
-            "—" if c.energy_joules is None else f"{c.energy_joules / units.KWH / 1e3:,.0f}",
+            priced,
+            "—" if c.energy_joules is None else fmt.sig(c.energy_joules / units.KWH / 1e3),
         )
     print_table(t)
+    print_table(p)
 
 
 def compare_command(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from chipswitch import format as fmt
 from chipswitch import units
 from chipswitch.api.presenters import BREAKDOWN_MEMORY, BREAKDOWN_TIME
 from chipswitch.cli.common import (
@@ -33,7 +34,13 @@ CalibrationOpt = Annotated[
 ]
 
 
-def _print_plans(r: SearchResult, cost: TrainingCost | None, front: list[ParetoPoint]) -> None:
+def _print_plans(
+    r: SearchResult,
+    cost: TrainingCost | None,
+    front: list[ParetoPoint],
+    offering: str | None = None,
+) -> None:
+    """The plan tables; `offering` names where the cost is priced (the --price id)."""
     w, sys = r.workload, r.system
     console.print(
         f"[bold]{w.model.name}[/] on [bold]{r.n_chips} x {r.chip.name}[/]: global batch "
@@ -46,62 +53,59 @@ def _print_plans(r: SearchResult, cost: TrainingCost | None, front: list[ParetoP
     for note in sys.assumptions:
         err_console.print(f"[yellow]note:[/] {note}")
     t = new_table("Best plans (for a fixed chip count, fastest = cheapest)")
-    for col in ("#", "plan", "step s", "tok/s/chip", "80% interval", "MFU", "MFU causal", "mem GB"):
+    for col in ("plan", "step s", "tok/s/chip (80%)", "MFU", "causal", "GB"):
         t.add_column(col, justify="left" if col == "plan" else "right")
-    for i, p in enumerate(r.top, 1):
+    for p in r.top:
         b = p.breakdown
         t.add_row(
-            str(i),
             p.plan.describe(),
-            f"{b['step_time']:.3f}",
-            f"{b['tokens_per_s_per_chip']:,.0f}",
-            f"{p.interval[0]:,.0f}-{p.interval[1]:,.0f}",
-            f"{b['mfu']:.1%}",
-            f"{b['mfu_causal']:.1%}",
-            f"{b['mem_total'] / 1e9:.1f}",
+            fmt.sig(b["step_time"]),
+            fmt.sig_interval(b["tokens_per_s_per_chip"], *p.interval),
+            fmt.percent(b["mfu"]),
+            fmt.percent(b["mfu_causal"]),
+            fmt.sig(b["mem_total"] / 1e9),
         )
     print_table(t)
     best = r.best.breakdown
-    bt = new_table(f"Step time of the best plan ({best['step_time']:.3f} s)")
+    bt = new_table(f"Best plan's step: {fmt.sig(best['step_time'])} s")
     bt.add_column("term")
     bt.add_column("s", justify="right")
     bt.add_column("share", justify="right")
     for key, label in BREAKDOWN_TIME:
         if best[key] > 0:
-            bt.add_row(label, f"{best[key]:.4f}", f"{best[key] / best['step_time']:.1%}")
+            bt.add_row(label, fmt.sig(best[key]), fmt.percent(best[key] / best["step_time"]))
     print_table(bt)
     mt = new_table(
-        f"Memory per chip ({fmt_bytes(best['mem_total'])} of {fmt_bytes(sys.hbm_bytes)})"
+        f"Memory per chip: {fmt.sig(best['mem_total'] / 1e9)} of {fmt_bytes(sys.hbm_bytes)}"
     )
     mt.add_column("category")
     mt.add_column("GB", justify="right")
     for key, label in BREAKDOWN_MEMORY:
-        mt.add_row(label, f"{best[key] / 1e9:.2f}")
+        mt.add_row(label, fmt.sig(best[key] / 1e9))
     print_table(mt)
     if cost is not None:
-        line = f"Training {cost.tokens:.3g} tokens: {cost.seconds / units.DAY:.1f} days " + (
-            f"({cost.seconds_interval[0] / units.DAY:.1f}-"
-            f"{cost.seconds_interval[1] / units.DAY:.1f})"
-        )
+        lo, hi = (s / units.DAY for s in cost.seconds_interval)
+        line = f"Training {fmt.count(cost.tokens)} tokens: "
+        line += f"{fmt.sig_interval(cost.seconds / units.DAY, lo, hi)} days"
         if cost.usd is not None and cost.usd_interval and cost.price:
             line += (
-                f", ${cost.usd:,.0f} "
-                f"(${cost.usd_interval[0]:,.0f}-${cost.usd_interval[1]:,.0f}) at "
-                f"${cost.price.usd_per_chip_hour:.2f}/chip-h ({cost.price.type}, {cost.price.date})"
+                f", {fmt.money_interval(cost.usd, *cost.usd_interval)} at "
+                f"{offering + ' ' if offering else ''}{cost.price.type} "
+                f"${fmt.sig(cost.price.usd_per_chip_hour)}/chip-h ({cost.price.date})"
             )
         if cost.energy_joules is not None:
-            line += f", {cost.energy_joules / units.KWH / 1e3:,.0f} MWh at TDP"
+            line += f", {fmt.sig(cost.energy_joules / units.KWH / 1e3)} MWh at TDP"
         console.print(line + " [dim](ideal: every chip-hour trains)[/]")
         _print_all_in(cost)
     if front:
         ft = new_table("Time vs cost across chip counts (Pareto front)")
-        for col in ("chips", "days", "cost $", "plan"):
+        for col in ("chips", "days", "cost", "plan"):
             ft.add_column(col, justify="left" if col == "plan" else "right")
         for pt in front:
             ft.add_row(
-                f"{pt.n_chips:,}",
-                f"{pt.train_seconds / units.DAY:.1f}",
-                "—" if pt.cost_usd is None else f"{pt.cost_usd:,.0f}",
+                fmt.integer(pt.n_chips),
+                fmt.sig(pt.train_seconds / units.DAY),
+                fmt.money(pt.cost_usd),
                 pt.result.best.plan.describe(),
             )
         print_table(ft)
@@ -127,19 +131,19 @@ def _print_stages(stages: tuple[StageOutcome, ...]) -> None:
     if not stages:
         return
     t = new_table("Stages (the training lines above add them all up)")
-    for col in ("tokens", "seq", "batch", "plan", "tok/s/chip", "days", "all-in days", "goodput"):
-        t.add_column(col, justify="left" if col == "plan" else "right")
+    for col in ("tokens", "seq", "batch", "plan", "tok/s/chip", "days", "all-in\ndays", "goodput"):
+        t.add_column(col, justify="left" if col == "plan" else "right", no_wrap=col != "plan")
     for s in stages:
         c, b = s.cost, s.result.best
         t.add_row(
-            f"{s.stage.tokens:.3g}",
-            f"{s.stage.seq_len:,}",
-            f"{s.stage.global_batch:,}",
+            fmt.count(s.stage.tokens),
+            fmt.integer(s.stage.seq_len),
+            fmt.integer(s.stage.global_batch),
             b.plan.describe(),
-            f"{b.tokens_per_s_per_chip:,.0f}",
-            f"{c.seconds / units.DAY:.1f}",
-            "—" if c.all_in is None else f"{c.all_in.seconds / units.DAY:.1f}",
-            "—" if c.goodput is None else f"{c.goodput.goodput:.1%}",
+            fmt.sig(b.tokens_per_s_per_chip),
+            fmt.sig(c.seconds / units.DAY),
+            "—" if c.all_in is None else fmt.sig(c.all_in.seconds / units.DAY),
+            "—" if c.goodput is None else fmt.percent(c.goodput.goodput),
         )
     print_table(t)
 
@@ -151,23 +155,21 @@ def _print_all_in(cost: TrainingCost) -> None:
         return
     lo, hi = a.seconds_interval
     line = (
-        f"All-in (failures, restarts, checkpoints): {a.seconds / units.DAY:.1f} days "
-        f"({lo / units.DAY:.1f}-{hi / units.DAY:.1f}), "
-        f"{a.chip_seconds / units.HOUR:,.0f} chip-hours"
+        "All-in (failures, restarts, checkpoints): "
+        f"{fmt.sig_interval(a.seconds / units.DAY, lo / units.DAY, hi / units.DAY)} days, "
+        f"{fmt.count(a.chip_seconds / units.HOUR)} chip-hours"
     )
     if a.usd is not None and a.usd_interval is not None:
-        line += f", ${a.usd:,.0f} (${a.usd_interval[0]:,.0f}-${a.usd_interval[1]:,.0f})"
+        line += f", {fmt.money_interval(a.usd, *a.usd_interval)}"
     console.print(line)
     gl, gh = g.goodput_interval
-    st = new_table(
-        f"Goodput {g.goodput:.1%} ({gl:.1%}-{gh:.1%}); "
-        f"{g.interruptions:,.0f} interruptions expected"
-    )
+    console.print(f"{fmt.sig(g.interruptions)} interruptions expected")
+    st = new_table(f"Goodput {fmt.percent(g.goodput)} ({fmt.percent(gl)}-{fmt.percent(gh)})")
     st.add_column("wall time spent on")
     st.add_column("days", justify="right")
     st.add_column("share", justify="right")
     for key, secs in g.split_s.items():
-        st.add_row(key.replace("_", " "), f"{secs / units.DAY:.2f}", f"{secs / g.wall_s:.1%}")
+        st.add_row(key.replace("_", " "), fmt.sig(secs / units.DAY), fmt.percent(secs / g.wall_s))
     print_table(st)
     for note in g.assumptions:
         err_console.print(f"[dim]assumes:[/] {note}")
@@ -254,22 +256,24 @@ def plan(
     if as_json:
         print_json(report)
         return
-    _print_plans(report.search, report.training, list(report.pareto))
+    offering = price.split(":")[0] if price else None
+    _print_plans(report.search, report.training, list(report.pareto), offering)
     _print_stages(report.stages)
 
 
 def _print_validation(rep: ValidationReport) -> None:
     t = new_table("Per row: predicted vs measured tokens/s per chip")
-    for col in ("id", "predicted", "measured", "error", "80% interval", "plan"):
-        t.add_column(col, justify="left" if col in ("id", "plan") else "right")
+    t.add_column("id", overflow="fold")
+    for col in ("measured", "predicted (80%)", "error"):
+        t.add_column(col, justify="right", no_wrap=True)
+    t.add_column("plan")
     for r in rep.results:
         style = "red" if abs(r.error) > 0.25 else None
         t.add_row(
             r.id,
-            f"{r.predicted:,.1f}",
-            f"{r.measured:,.1f}",
-            f"{r.error:+.1%}",
-            f"{r.interval[0]:,.0f}-{r.interval[1]:,.0f}",
+            fmt.sig(r.measured),
+            fmt.sig_interval(r.predicted, *r.interval),
+            fmt.signed_percent(r.error),
             r.plan,
             style=style,
         )
@@ -283,10 +287,10 @@ def _print_validation(rep: ValidationReport) -> None:
         g.add_row(
             name,
             str(st["n"]),
-            f"{st['median_abs_error']:.1%}",
-            f"{st['p90_abs_error']:.1%}",
-            f"{st['mean_signed_error']:+.1%}",
-            f"{st['interval_coverage']:.0%}",
+            fmt.percent(st["median_abs_error"]),
+            fmt.percent(st["p90_abs_error"]),
+            fmt.signed_percent(st["mean_signed_error"]),
+            fmt.percent(st["interval_coverage"]),
         )
 
     add("all", s["all"])
@@ -297,7 +301,7 @@ def _print_validation(rep: ValidationReport) -> None:
     print_table(g)
     if rep.skipped:
         sk = new_table(f"Rows not modelled ({len(rep.skipped)})")
-        sk.add_column("id")
+        sk.add_column("id", overflow="fold")
         sk.add_column("reason")
         for rid, why in rep.skipped:
             sk.add_row(rid, why)

@@ -37,7 +37,7 @@ const state = {
 };
 const { DASH } = fmt;
 const isNum = fmt.finite;
-const plainInterval = (x, iv) => (iv && isNum(x) ? `${fmt.sig(x)} (${fmt.sig(iv[0])}-${fmt.sig(iv[1])})` : fmt.sig(x));
+const plainInterval = (x, iv) => (iv ? fmt.sigInterval(x, iv[0], iv[1]) : fmt.sig(x));
 const daysInterval = (d, iv) => (isNum(d) ? `${plainInterval(d, iv)} days` : DASH);
 const priceType = (t) => String(t || "").replaceAll("_", " ");
 

@@ -53,6 +53,12 @@ const fmt = (() => {
     const sep = lo < 0 || hi < 0 ? " to " : "-";
     return `${head} (${fixed(lo / size, d)}${sep}${fixed(hi / size, d)})`;
   }
+  function sigInterval(x, lo, hi) {
+    if (!(finite(x) && finite(lo) && finite(hi))) return sig(x);
+    const d = x !== 0 ? decimalsFor(Math.abs(x)) : DIGITS - 1;
+    const [a, b] = d === 0 ? [sig(lo), sig(hi)] : [fixed(lo, d), fixed(hi, d)];
+    return `${sig(x)} (${a}${lo < 0 || hi < 0 ? " to " : "-"}${b})`;
+  }
   const percent = (x, digits = DIGITS) => (finite(x) ? `${sig(100 * x, digits)}%` : DASH);
   const signedPercent = (x, digits = DIGITS) => (finite(x) ? (x > 0 ? "+" : "") + percent(x, digits) : DASH);
   function flop(x) {
@@ -70,7 +76,7 @@ const fmt = (() => {
     return t === "1" ? `${t} day` : `${t} days`;
   }
   return {
-    DASH, finite, sig, count, money, interval, percent, signedPercent, flop, integer, days, scaleOf,
+    DASH, finite, sig, sigInterval, count, money, interval, percent, signedPercent, flop, integer, days, scaleOf,
     moneyInterval: (x, lo, hi) => interval(x, lo, hi, money),
   };
 })();
