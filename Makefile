@@ -3,13 +3,15 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # One stamp per install: the core package (enough for `make demo`), and the extras the test
-# suite and linters need (PyTorch, Ray, Playwright, pytest, ruff, mypy), installed only there.
+# suite and linters need (PyTorch, Ray, Playwright, pytest, ruff, mypy, the export checkers),
+# installed only there.
 CORE_STAMP := $(VENV)/.installed-core
 FULL_STAMP := $(VENV)/.installed-full
 
 .PHONY: venv venv-core demo test test-fast lint clean
 
-## venv: create .venv and install chipswitch (editable) with test and dev tools and all extras
+## venv: create .venv and install chipswitch (editable) with test and dev tools and all extras,
+##   export-check included (the frameworks that check `chipswitch export` files)
 venv: $(FULL_STAMP)
 
 ## venv-core: create .venv and install chipswitch (editable) with its core dependencies only
@@ -25,7 +27,7 @@ $(CORE_STAMP): pyproject.toml | $(BIN)/python
 	@touch $(CORE_STAMP)
 
 $(FULL_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,sweep,calibrate]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,sweep,calibrate,export-check]'
 	@touch $(CORE_STAMP) $(FULL_STAMP)
 
 ## demo: the main job, the decision on the seed scenario (core package only: no torch, Ray

@@ -36,6 +36,7 @@ from chipswitch.errors import ChipswitchError
 if TYPE_CHECKING:
     from chipswitch.calibrate.profile import CalibrationProfile
     from chipswitch.decide.scenario import Scenario
+    from chipswitch.export import ExportedConfig
     from chipswitch.hardware.spec import Chip, Price
     from chipswitch.model.shape import ModelShape
     from chipswitch.parallel.plan import Plan
@@ -248,6 +249,40 @@ class Session:
             pareto_front=pareto, eff=t.eff, failures=failures, stages=stages,
         )  # fmt: skip
         return PlanReport(out.result, out.cost, tuple(out.front), t.notes, tuple(out.stages))
+
+    def export(
+        self,
+        framework: str,
+        model: str,
+        hardware: str,
+        *,
+        global_batch: int,
+        seq: int,
+        precision: str = "bf16",
+        chips: int | None = None,
+        plan: Plan | str | None = None,
+    ) -> ExportedConfig:
+        """The job's best plan, or `plan`, as `framework`'s own run configuration (megatron,
+        torchtitan, maxtext, neuronx-distributed). A plan the framework cannot express is a
+        `CannotExpressError` naming what it lacks (and, for the best plan, the fastest one it
+        can express); a given plan's chip count is its TP x PP x DP x CP."""
+        from chipswitch.export import export_best, export_plan
+        from chipswitch.parallel.plan import Plan as PlanType
+
+        w = self.workload(model, global_batch=global_batch, seq=seq, precision=precision)
+        t = self._target(hardware)
+        if plan is not None:
+            p = plan if isinstance(plan, PlanType) else _parse_plan(plan)
+            if chips is not None and chips != p.workers:
+                raise ChipswitchError(
+                    f"chips {chips} but the plan uses TP x PP x DP x CP = {p.workers} chips"
+                )
+            return export_plan(framework, w, t.chip, p, catalog=self.catalog, eff=t.eff)
+        if chips is None:
+            raise ChipswitchError("chips: give the chip count to search for the best plan")
+        if chips < 1:
+            raise ChipswitchError(f"chips must be at least 1, not {chips}")
+        return export_best(framework, w, t.chip, chips, catalog=self.catalog, eff=t.eff)[0]
 
     def compare(
         self,

@@ -36,6 +36,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "chipswitch.cli.perf_cmds",
         "Predict each usable row with its own plan; print per-row and grouped errors.",
     ),
+    "export": (
+        "chipswitch.cli.export_cmds",
+        "Write the best plan (or --plan) as a training framework's own run configuration.",
+    ),
     "compare": (
         "chipswitch.cli.compare_cmds",
         "Best plan, days, cost and energy to train one model on each chip, with 80% intervals.",

@@ -42,6 +42,7 @@ from chipswitch.decide.scenario import (
 )
 from chipswitch.errors import CatalogFileError, ChipswitchError, UnknownNameError
 from chipswitch.planning.compare import pareto_counts
+from chipswitch.parallel.plan import parse_plan
 from chipswitch.web.limits import (
     LimitError,
     Limits,
@@ -50,7 +51,13 @@ from chipswitch.web.limits import (
     check_nodes,
     check_plan_grid,
 )
-from chipswitch.web.schemas import CompareRequest, DecideRequest, Objective, PlanRequest
+from chipswitch.web.schemas import (
+    CompareRequest,
+    DecideRequest,
+    ExportRequest,
+    Objective,
+    PlanRequest,
+)
 
 T = TypeVar("T")
 LOG = logging.getLogger("chipswitch.web")
@@ -220,7 +227,9 @@ def _shipped_scenario(name: str) -> Path:
 # -- the performance engine ------------------------------------------------------------------------
 
 
-def _grid(st: ApiState, req: PlanRequest | CompareRequest, hardware: str, chips: int) -> int:
+def _grid(
+    st: ApiState, req: PlanRequest | CompareRequest | ExportRequest, hardware: str, chips: int
+) -> int:
     _find("model", "model", req.model, st.catalog.model, 422)
     chip = _find("chip", "hardware", hardware, st.catalog.chip, 422)
     return st.session.plan_grid_size(
@@ -228,7 +237,7 @@ def _grid(st: ApiState, req: PlanRequest | CompareRequest, hardware: str, chips:
     )
 
 
-def _check_job(lim: Limits, req: PlanRequest | CompareRequest) -> None:
+def _check_job(lim: Limits, req: PlanRequest | CompareRequest | ExportRequest) -> None:
     for name, value, bound in (
         ("chips", req.chips, lim.max_chips),
         ("global_batch", req.global_batch, lim.max_global_batch),
@@ -273,6 +282,38 @@ def _plan_work(st: ApiState, req: PlanRequest) -> Callable[[], dict[str, Any]]:
             req.model, req.hardware, chips=req.chips, global_batch=req.global_batch,
             seq=req.seq, precision=req.precision, tokens=req.tokens, price=req.price,
             top=req.top, pareto=req.pareto,
+        ).to_json()  # fmt: skip
+
+    return work
+
+
+@router.post("/export", summary="A plan as a framework's run config (chipswitch export --json)")
+async def export_config(req: ExportRequest, request: Request) -> JSONResponse:
+    st = state(request)
+    return await _cached(st, ("export", req.model_dump_json()), lambda: _export_work(st, req))
+
+
+def _export_work(st: ApiState, req: ExportRequest) -> Callable[[], dict[str, Any]]:
+    _check_job(st.limits, req)
+    if req.plan is None:
+        check_plan_grid(_grid(st, req, req.hardware, req.chips), st.limits, "this export")
+    else:
+        _find("model", "model", req.model, st.catalog.model, 422)
+        _find("chip", "hardware", req.hardware, st.catalog.chip, 422)
+        try:
+            workers = parse_plan(req.plan).workers
+        except ValueError as exc:
+            raise ApiError(422, f"plan: {exc}", field="plan") from None
+        if workers != req.chips:
+            raise ApiError(
+                422, f"plan uses TP x PP x DP x CP = {workers} chips, chips is {req.chips}",
+                field="plan",
+            )  # fmt: skip
+
+    def work() -> dict[str, Any]:
+        return st.session.export(
+            req.framework, req.model, req.hardware, chips=req.chips, plan=req.plan,
+            global_batch=req.global_batch, seq=req.seq, precision=req.precision,
         ).to_json()  # fmt: skip
 
     return work

@@ -53,6 +53,21 @@ class PlanRequest(Job):
     pareto: bool = Field(default=True, description="with tokens: best plan at 1/4x..4x chips")
 
 
+class ExportRequest(Job):
+    """`chipswitch export`: the best plan (or `plan`) as a framework's run configuration."""
+
+    hardware: str = Field(min_length=1, max_length=128, description="chip id or alias")
+    framework: Literal["megatron", "torchtitan", "maxtext", "neuronx-distributed"] = Field(
+        description="target framework"
+    )
+    plan: str | None = Field(
+        default=None,
+        max_length=200,
+        description="export this plan instead of searching ('TP8 PP4 DP32 mb1 ZeRO-1 "
+        "recompute=selective'); its TP x PP x DP x CP must equal chips",
+    )
+
+
 class CompareRequest(Job):
     """`chipswitch compare`: the same job on each chip, days and USD to train."""
 

@@ -927,3 +927,34 @@ document.addEventListener("DOMContentLoaded", async () => {
     setStatus(parseHash().tab, `error loading the page: ${err.message}`, "error");
   }
 });
+
+// -- Plan: "Download config" (POST /api/export with the plan form's job) ---------------------------
+async function downloadConfig() {
+  const status = $("#plan-export-status");
+  const req = planRequest();
+  const body = {
+    framework: $("#plan-framework").value,
+    model: req.model, hardware: req.hardware, chips: req.chips,
+    global_batch: req.global_batch, seq: req.seq, precision: req.precision,
+  };
+  status.textContent = "exporting…";
+  status.classList.remove("error");
+  try {
+    const r = await api("/api/export", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+    });
+    const url = URL.createObjectURL(new Blob([r.content], { type: r.media_type }));
+    const a = el("a", { href: url, download: r.filename });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    status.textContent = `${r.filename}: ${r.plan}` + (r.notes.length ? ` (${r.notes.join("; ")})` : "");
+  } catch (err) {
+    status.textContent = `error: ${err.message}`;
+    status.classList.add("error");
+  }
+}
+document.addEventListener("DOMContentLoaded", () => {
+  $("#plan-download").addEventListener("click", downloadConfig);
+});
