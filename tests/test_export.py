@@ -194,7 +194,7 @@ def test_api_export_matches_the_cli() -> None:
         "seq": 4096,
         "plan": plan,
     }
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(), base_url="http://localhost") as client:
         r = client.post("/api/export", json=req)
         assert r.status_code == 200, r.text
         assert r.json() == json.loads(res.stdout)

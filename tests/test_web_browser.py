@@ -321,6 +321,24 @@ def test_every_table_as_csv_and_the_result_as_json(server: str, page: Any) -> No
     assert sorted(tables) == sorted(buttons)
 
 
+def test_download_config_is_the_api_export(server: str, page: Any) -> None:
+    """'Download config' saves POST /api/export's file for the Plan form's job."""
+    _fill_plan(page)
+    _submit(page, "plan")
+    page.select_option("#plan-framework", "torchtitan")
+    with page.expect_download() as info:
+        page.click("#plan-download")
+    job = {"model": "llama3.1-8b", "hardware": "h100-sxm", "chips": 64, "global_batch": 256}
+    api = httpx.post(
+        f"{server}/api/export",
+        json={**job, "seq": 8192, "precision": "bf16", "framework": "torchtitan"},
+        timeout=60,
+    ).json()
+    assert info.value.suggested_filename == api["filename"]
+    assert Path(info.value.path()).read_text() == api["content"]
+    assert api["plan"] in page.inner_text("#plan-export-status")
+
+
 def test_a_failed_request_greys_the_results_and_marks_the_field(server: str, page: Any) -> None:
     _fill_plan(page)
     _submit(page, "plan")
