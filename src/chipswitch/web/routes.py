@@ -41,8 +41,8 @@ from chipswitch.decide.scenario import (
     shipped_scenarios,
 )
 from chipswitch.errors import CatalogFileError, ChipswitchError, UnknownNameError
-from chipswitch.planning.compare import pareto_counts
 from chipswitch.parallel.plan import parse_plan
+from chipswitch.planning.compare import pareto_counts
 from chipswitch.web.limits import (
     LimitError,
     Limits,
