@@ -285,7 +285,11 @@ def calibrated_chip(
                 f"its family calibration (use --hardware {LOCAL} to plan for the profiled "
                 "device)"
             )
-            return target, base.for_chip(target.family, target.vendor, target.id), notes
+            return (
+                target,
+                base.for_chip(target.family, target.vendor, target.id, target.release_year),
+                notes,
+            )
         if target.id != measured.id:
             notes.append(
                 f"efficiencies measured on {measured.id} ({profile.environment.device_name}) "
@@ -317,7 +321,11 @@ def table_with_profile(
             "the catalog; validation rows name catalog chips, so it changes no prediction"
         )
         return table, chip, [note]
-    eff = efficiency_from_profile(profile, chip, table.for_chip(chip.family, chip.vendor))
+    eff = efficiency_from_profile(
+        profile, chip, table.for_chip(chip.family, chip.vendor, None, chip.release_year)
+    )
     families = {**table.families, chip.family: eff}
-    new = CalibrationTable(families, table.vendors, table.default, table.meta, table.newest_family)
+    new = CalibrationTable(
+        families, table.vendors, table.default, table.meta, table.newest_family, table.family_years
+    )
     return new, chip, []

@@ -71,8 +71,11 @@ class CalibrationTable:
     default: Efficiency
     meta: dict[str, Any]
     newest_family: dict[str, str] = field(default_factory=dict)  # vendor -> family
+    family_years: dict[str, tuple[str, int]] = field(default_factory=dict)  # -> (vendor, year)
 
-    def for_chip(self, family: str, vendor: str, chip_id: str | None = None) -> Efficiency:
+    def for_chip(
+        self, family: str, vendor: str, chip_id: str | None = None, year: int | None = None
+    ) -> Efficiency:
         """Efficiencies for a chip, and how far they had to be carried:
 
         - "family": the chip itself was measured (or no chip id given);
@@ -80,6 +83,10 @@ class CalibrationTable:
           lineage); interval widened to the vendor's leave-one-family-out one;
         - "vendor-newest": an unmeasured family: the parameters of the vendor's newest
           measured family, with the vendor's leave-one-family-out interval;
+        - "vendor-nearest": an unmeasured family released (`year`) before the vendor's newest
+          measured one: the measured family nearest in time instead (a 2017 V100 takes the
+          A100's efficiencies, not the H100's: an older generation does not inherit newer
+          kernels and interconnect), with the vendor's interval;
         - "default": an unmeasured vendor: the all-data fit, leave-one-vendor-out interval.
         """
         measured = set(self.meta.get("measured_chips") or ())
@@ -91,10 +98,20 @@ class CalibrationTable:
             return _widen(eff, vend or self.default, "family-unmeasured-chip")
         newest = self.newest_family.get(vendor)
         if newest in self.families and vend is not None:
+            near = self._nearest(vendor, year)
+            if near is not None and near != newest:
+                return _widen(self.families[near], vend, "vendor-nearest")
             return _widen(self.families[newest], vend, "vendor-newest")
         if vend is not None:
             return vend
         return self.default
+
+    def _nearest(self, vendor: str, year: int | None) -> str | None:
+        """The vendor's measured family whose newest measured chip is nearest to `year`."""
+        years = [(y, f) for f, (v, y) in self.family_years.items() if v == vendor and y]
+        if year is None or not years:
+            return None
+        return min(years, key=lambda yf: (abs(yf[0] - year), yf[0]))[1]
 
 
 def _widen(eff: Efficiency, wider: Efficiency, level: str) -> Efficiency:
@@ -116,15 +133,20 @@ def _eff(d: dict[str, Any], level: str, name: str) -> Efficiency:
 def parse_table(raw: dict[str, Any]) -> CalibrationTable:
     fam_raw = {k: dict(v) for k, v in (raw.get("families") or {}).items()}
     newest: dict[str, tuple[int, str]] = {}
+    years: dict[str, tuple[str, int]] = {}
     for k, v in fam_raw.items():
         vendor, year = v.pop("vendor", None), v.pop("newest_measured_year", 0)
+        if vendor:
+            years[k] = (vendor, year)
         if vendor and year >= newest.get(vendor, (-1, ""))[0]:
             newest[vendor] = (year, k)
     fams = {k: _eff(v, "family", k) for k, v in fam_raw.items()}
     vens = {k: _eff(v, "vendor", k) for k, v in (raw.get("vendors") or {}).items()}
     default = _eff(raw.get("default") or {}, "default", "default")
     meta = dict(raw.get("meta") or {})
-    return CalibrationTable(fams, vens, default, meta, {v: k for v, (_, k) in newest.items()})
+    return CalibrationTable(
+        fams, vens, default, meta, {v: k for v, (_, k) in newest.items()}, years
+    )
 
 
 @lru_cache(maxsize=4)

@@ -115,7 +115,7 @@ def build_system(
         out_chip = out_node / node
     w = workers_per_chip
     if eff is None:
-        eff = load_calibration().for_chip(chip.family, chip.vendor, chip.id)
+        eff = load_calibration().for_chip(chip.family, chip.vendor, chip.id, chip.release_year)
     if eff.level != "family":
         notes.append(
             f"{chip.id} has no published measurements: {eff.level} efficiencies "

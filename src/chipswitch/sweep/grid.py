@@ -182,7 +182,9 @@ def resolve(sf: SweepFile, catalog: Catalog, path: Path | str = "<sweep>") -> Sw
     chips, bases = _resolve_chips(sf, catalog, where)
     cal = load_calibration()
     effs = {
-        cid: cal.for_chip(catalog.chips[b].family, catalog.chips[b].vendor, b)
+        cid: cal.for_chip(
+            catalog.chips[b].family, catalog.chips[b].vendor, b, catalog.chips[b].release_year
+        )
         for cid, b in bases.items()
     }
     ctx = Context(models, chips, bases, effs, tuple(catalog.chips.values()))

@@ -91,7 +91,7 @@ COMPUTED: tuple[tuple[str, pa.DataType, str], ...] = (
     ("price_type", _S, "its price type (on_demand, capacity_block, ...)"),
     ("price_usd_per_chip_hour", _F, "the price, USD per chip-hour"),
     ("price_date", _S, "when the price was observed"),
-    ("calibration_level", _S, "family, family-unmeasured-chip, vendor-newest or default"),
+    ("calibration_level", _S, "family, family-unmeasured-chip, vendor-newest/-nearest, default"),
     ("calibration_name", _S, "calibration entry used"),
     ("plans_evaluated", _I, "plans the search evaluated"),
     ("plans_feasible", _I, "plans that fit in memory"),

@@ -418,6 +418,7 @@ def validate_rows(
         except (ChipswitchError, ValueError) as exc:
             report.skipped.append((row.get("id", "?"), str(exc)))
             continue
-        eff = table.for_chip(case.family, case.vendor, case.chip_id)
+        year = cat.chips[case.chip_id].release_year if case.chip_id in cat.chips else None
+        eff = table.for_chip(case.family, case.vendor, case.chip_id, year)
         report.results.append(predict_case(case, cat, eff))
     return report
