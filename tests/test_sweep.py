@@ -463,6 +463,7 @@ def test_sweep_report_html_is_self_contained(
     assert not re.search(r"<script[^>]+src=[\"']?(https?:)?//", text, re.I)
     assert not re.search(r"<link[^>]+href=[\"']?(https?:)?//", text, re.I)
     assert "Plotly.newPlot" in text and "Pareto front" in text
+    assert '"showSendToCloud": false' in text  # no "share to Plotly Cloud" button
     assert '"name":"h100-sxm"' in text and '"name":"trn2"' in text
     assert not list(tmp_path.glob(".report.html.*"))  # no temporary file left
 

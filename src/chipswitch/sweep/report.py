@@ -19,7 +19,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from chipswitch import format as fmt
 from chipswitch import units
+from chipswitch._plotly import PLOTLY_CONFIG
 from chipswitch.sweep.output import atomic_write
 
 PALETTE = (
@@ -200,7 +202,7 @@ def render_html(table: pa.Table, title: str | None = None) -> str:
             inner += fig.to_html(
                 full_html=False,
                 include_plotlyjs=first,
-                config={"displaylogo": False, "responsive": True},
+                config=PLOTLY_CONFIG,
             )
             first = False
         else:
@@ -211,7 +213,7 @@ def render_html(table: pa.Table, title: str | None = None) -> str:
                 f'<p class="note">Without a price in the sweep (time only): '
                 f"{html.escape(', '.join(unpriced))}.</p>"
             )
-        heading = f"{mr.model}: {mr.tokens:.3g} tokens"
+        heading = f"{mr.model}: {fmt.count(mr.tokens)} tokens"
         body.append(f"<section><h2>{html.escape(heading)}</h2>\n{inner}\n</section>")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -251,12 +253,12 @@ def _header(name: str, meta: dict[str, Any], table: pa.Table) -> str:
 
 
 def _money(x: float | None) -> str:
-    return "—" if x is None else f"${x:,.0f}"
+    return fmt.money(x)
 
 
 def _ranking_table(mr: ModelRanking) -> str:
-    head = ["cost rank", "chip", "cheapest $", "days", "chips", "time rank", "fastest days"]
-    head += ["$ at fastest", "chips ", "points ok / meet limits / all"]
+    head = ["cost rank", "chip", "cheapest", "days", "chips", "time rank", "fastest days"]
+    head += ["cost at fastest", "chips ", "points ok / meet limits / all"]
     rows = []
     for c in mr.chips:
         ch, fa = c.cheapest, c.fastest
@@ -265,10 +267,10 @@ def _ranking_table(mr: ModelRanking) -> str:
                 c.cost_rank or "—",
                 c.chip,
                 _money(ch.cost_usd) if ch else "—",
-                f"{ch.days:,.1f}" if ch else "—",
+                fmt.sig(ch.days) if ch else "—",
                 f"{ch.chips:,}" if ch else "—",
                 c.time_rank or "—",
-                f"{fa.days:,.1f}" if fa else "—",
+                fmt.sig(fa.days) if fa else "—",
                 _money(fa.cost_usd) if fa else "—",
                 f"{fa.chips:,}" if fa else "—",
                 f"{c.ok} / {c.eligible} / {c.points}",
@@ -301,7 +303,8 @@ def _frontier_figure(
                 name=chip,
                 marker={"color": colours.get(chip, "#444"), "size": 8, "opacity": 0.75},
                 text=[p.label for p in mine],
-                hovertemplate="%{text}<br>$%{x:,.0f}, %{y:,.1f} days<extra></extra>",
+                customdata=[[fmt.money(p.cost_usd), fmt.sig(p.days)] for p in mine],
+                hovertemplate="%{text}<br>%{customdata[0]}, %{customdata[1]} days<extra></extra>",
             )
         )
     front = pareto_front(pts)
@@ -314,7 +317,9 @@ def _frontier_figure(
             line={"color": "#222", "width": 1, "dash": "dot", "shape": "hv"},
             marker={"size": 15, "color": "rgba(0,0,0,0)", "line": {"color": "#222", "width": 2}},
             text=[p.label for p in front],
-            hovertemplate="Pareto: %{text}<br>$%{x:,.0f}, %{y:,.1f} days<extra></extra>",
+            customdata=[[fmt.money(p.cost_usd), fmt.sig(p.days)] for p in front],
+            hovertemplate="Pareto: %{text}<br>%{customdata[0]}, %{customdata[1]} days"
+            "<extra></extra>",
         )
     )
     # Axes span the data (a budget far above every point would squash them); the deadline and
@@ -326,9 +331,9 @@ def _frontier_figure(
     if cons.get("budget_usd"):
         fig.add_vline(x=cons["budget_usd"], line_dash="dash", line_color="#999")
     fig.update_layout(
-        title=f"{mr.model}: cost vs time to train {mr.tokens:.3g} tokens",
-        xaxis={"title": "cost (USD)", "type": "log", "range": xr},
-        yaxis={"title": "time to train (days)", "type": "log", "range": yr},
+        title=f"{mr.model}: cost vs time to train {fmt.count(mr.tokens)} tokens",
+        xaxis={"title": "cost (USD)", "type": "log", "range": xr, "tickprefix": "$"},
+        yaxis={"title": "time to train (days)", "type": "log", "range": yr, "ticksuffix": " d"},
         template="plotly_white",
         height=480,
         legend={"title": "chip"},
