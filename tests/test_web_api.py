@@ -81,6 +81,25 @@ def test_plan_matches_the_cli_json(client: TestClient) -> None:
     assert again == api
 
 
+def test_plan_failure_options_match_the_cli(client: TestClient) -> None:
+    body = {
+        "model": "llama3.1-8b", "hardware": "h100-sxm", "chips": 64, "global_batch": 256,
+        "seq": 8192, "tokens": 1e12, "pareto": False, "failure_rate": 2.5,
+        "checkpoint_interval_min": 30, "storage_bandwidth_gb_per_s": 50,
+    }  # fmt: skip
+    api = client.post("/api/plan", json=body).json()
+    ref = _cli_json(
+        "plan", "-m", "llama3.1-8b", "-H", "h100-sxm", "-n", "64", "-b", "256", "-s", "8192",
+        "--tokens", "1e12", "--no-pareto", "--failure-rate", "2.5", "--checkpoint-interval",
+        "30", "--storage-bandwidth", "50", "--json",
+    )  # fmt: skip
+    assert _without(api, "seconds") == _without(ref, "seconds")
+    fm = api["training"]["all_in"]["failure_model"]
+    assert fm["checkpoint_interval_s"] == 1800.0 and fm["storage_bandwidth"] == 50e9
+    bad = client.post("/api/plan", json={**body, "failure_rate": -1})
+    assert bad.status_code == 422 and "failure_rate" in bad.text
+
+
 def test_compare_matches_the_cli_json(client: TestClient) -> None:
     body = {
         "model": "llama3.1-70b",

@@ -258,6 +258,26 @@ def test_plan_page(server: str, page: Any) -> None:
     _shot(page, "plan")
 
 
+def test_plan_page_shows_the_all_in_split(server: str, page: Any) -> None:
+    """The all-in figure beside the ideal one, and where its wall time goes, as the API says."""
+    price = _fill_plan(page)
+    _submit(page, "plan")
+    a = _plan_api(server, price)["training"]["all_in"]
+    lo, hi = a["days_interval"]
+    shown = page.inner_text("#plan-all-in-days")
+    assert shown == f"{fmt.sig(a['days'])} ({fmt.sig(lo)}-{fmt.sig(hi)}) days"
+    assert "goodput" in page.inner_text("#plan-all-in")
+    split = page.evaluate("document.getElementById('plan-goodput').data.map(t => t.x[0])")
+    want = [a["failure_model"]["split_s"][k] / DAY for k in
+            ("training", "checkpointing", "lost_work", "restarts")]  # fmt: skip
+    assert split == pytest.approx(want, rel=1e-12)
+    assert page.inner_text("#plan-goodput-notes").count("assumes:") == 4
+    # no failures: the all-in figure is the ideal one
+    page.fill("#plan-form input[name=failure_rate]", "0")
+    _submit(page, "plan")
+    assert "goodput 100%" in page.inner_text("#plan-all-in")
+
+
 def test_plan_takeaway_names_a_better_chip_count(server: str, page: Any) -> None:
     """2,048 chips instead of 1,024 H100s: about the same cost, half the time."""
     _goto(page, server, f"#plan?{JOB}&hardware=h100-sxm&price=aws-p5:on_demand", "plan")

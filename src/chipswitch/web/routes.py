@@ -42,7 +42,9 @@ from chipswitch.decide.scenario import (
 )
 from chipswitch.errors import CatalogFileError, ChipswitchError, UnknownNameError
 from chipswitch.parallel.plan import parse_plan
-from chipswitch.planning.compare import pareto_counts
+from chipswitch.planning.compare import FailureOptions, pareto_counts
+from chipswitch.planning.goodput import PER_1000_CHIP_DAYS
+from chipswitch.units import GB
 from chipswitch.web.limits import (
     LimitError,
     Limits,
@@ -277,11 +279,17 @@ def _plan_work(st: ApiState, req: PlanRequest) -> Callable[[], dict[str, Any]]:
     if req.price:
         st.session.price(req.hardware, req.price)  # a bad offering is a 4xx before any work
 
+    failures = FailureOptions(
+        None if req.failure_rate is None else req.failure_rate / PER_1000_CHIP_DAYS,
+        None if req.storage_bandwidth_gb_per_s is None else req.storage_bandwidth_gb_per_s * GB,
+        None if req.checkpoint_interval_min is None else req.checkpoint_interval_min * 60.0,
+    )
+
     def work() -> dict[str, Any]:
         return st.session.plan_training(
             req.model, req.hardware, chips=req.chips, global_batch=req.global_batch,
             seq=req.seq, precision=req.precision, tokens=req.tokens, price=req.price,
-            top=req.top, pareto=req.pareto,
+            top=req.top, pareto=req.pareto, failures=failures,
         ).to_json()  # fmt: skip
 
     return work

@@ -51,6 +51,25 @@ class PlanRequest(Job):
     )
     top: int = Field(default=5, ge=1, le=100, description="plans to return")
     pareto: bool = Field(default=True, description="with tokens: best plan at 1/4x..4x chips")
+    failure_rate: float | None = Field(
+        default=None,
+        ge=0,
+        le=1e6,
+        description="job interruptions per 1,000 chip-days (0: none); default: the chip "
+        "family's sourced rate or a labelled prior (plan --failure-rate)",
+    )
+    checkpoint_interval_min: float | None = Field(
+        default=None,
+        gt=0,
+        le=1e7,
+        description="minutes of training between checkpoints; default: Daly's optimum",
+    )
+    storage_bandwidth_gb_per_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=1e9,
+        description="checkpoint write bandwidth of the whole job, GB/s; default: 0.122 per chip",
+    )
 
 
 class ExportRequest(Job):

@@ -289,7 +289,7 @@ async function unpack(s) {
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
   return new Response(stream).text();
 }
-const PLAN_FIELDS = ["model", "hardware", "chips", "global_batch", "seq", "tokens", "price", "precision", "top"];
+const PLAN_FIELDS = ["model", "hardware", "chips", "global_batch", "seq", "tokens", "price", "precision", "top", "failure_rate"];
 const COMPARE_FIELDS = ["model", "chips", "global_batch", "seq", "tokens", "price_type", "precision"];
 const DECIDE_FIELDS = ["samples", "seed", "objective"];
 
@@ -405,6 +405,8 @@ function planRequest() {
   const tokens = numberInput(f, "tokens", false);
   if (tokens !== null) body.tokens = tokens;
   if (f.elements.price.value) body.price = f.elements.price.value;
+  const failures = numberInput(f, "failure_rate", false);
+  if (failures !== null) body.failure_rate = failures;
   return body;
 }
 async function submitPlan(signal) {
@@ -449,6 +451,38 @@ function planTakeaway(r) {
   if (cheaper) return `${fmt.integer(cheaper.chips)} chips: ${costWords(cost(cheaper), c0, unit)} for ${ratioWords(cheaper.seconds / t.seconds)} (${fmt.days(cheaper.seconds)}) against ${here}.`;
   return `${here} — no chip count from ¼× to 4× is both faster and cheaper.`;
 }
+// The run with failures, restarts and checkpoints counted, and where its wall time goes.
+const SPLIT = [["training", "training", "#4c78a8"], ["checkpointing", "checkpointing", "#f58518"],
+  ["lost_work", "lost work (recomputed)", "#e45756"], ["restarts", "restarts", "#b279a2"]];
+function renderAllIn(t) {
+  const line = $("#plan-all-in");
+  const chart = $("#plan-goodput");
+  const notes = $("#plan-goodput-notes");
+  line.replaceChildren();
+  notes.replaceChildren();
+  const a = t && t.all_in;
+  chart.hidden = !a;
+  if (!a) return;
+  const fm = a.failure_model;
+  const days = a.days_interval.length ? [a.days_interval[0], a.days_interval[1]] : [];
+  line.append("All-in (failures, restarts, checkpoints): ",
+    el("b", { id: "plan-all-in-days", text: daysInterval(a.days, days) }),
+    `, ${fmt.integer(a.chip_hours)} chip-hours`);
+  if (isNum(a.cost_usd)) line.append(", ", el("b", { id: "plan-all-in-cost", text: fmt.moneyInterval(a.cost_usd, ...(a.cost_usd_interval || [])) }));
+  line.append(`; goodput ${fmt.percent(t.goodput)} (${fmt.percent(fm.goodput_interval[0])}–${fmt.percent(fm.goodput_interval[1])}), `
+    + `${isNum(fm.interruptions) ? fmt.integer(fm.interruptions) : DASH} interruptions expected.`);
+  const total = SPLIT.reduce((s, [k]) => s + (fm.split_s[k] || 0), 0);
+  plot("plan-goodput", SPLIT.map(([k, name, color]) => ({
+    type: "bar", orientation: "h", name, y: ["wall time"], x: [(fm.split_s[k] || 0) / DAY],
+    marker: { color },
+    customdata: [[fmt.sig((fm.split_s[k] || 0) / DAY), fmt.percent((fm.split_s[k] || 0) / total)]],
+    hovertemplate: `${name}: %{customdata[0]} days (%{customdata[1]})<extra></extra>`,
+  })), {
+    barmode: "stack", height: 200, margin: { l: 80, r: 20, t: 40, b: 40 },
+    title: { text: "Where the all-in wall time goes" }, xaxis: { title: { text: "days" } },
+  });
+  notes.replaceChildren(...fm.assumptions.map((x) => el("li", { text: `assumes: ${x}` })));
+}
 function renderPlan(r, req) {
   const t = r.training;
   const offering = req.price ? req.price.split(":")[0] : null;
@@ -471,8 +505,9 @@ function renderPlan(r, req) {
       line.append(" (no price chosen)");
     }
     if (isNum(t.energy_kwh)) line.append(`, ${fmt.sig(t.energy_kwh / 1000)} MWh at TDP`);
-    line.append(".");
+    line.append(" (ideal: every chip-hour trains).");
   }
+  renderAllIn(t);
   $("#plan-notes").replaceChildren(...r.assumptions.map((a) => el("li", { text: a })));
   fillTable($("#plan-table"), [
     { label: "#", key: "rank", value: (p, i) => String(i + 1) },
