@@ -125,8 +125,30 @@ INTERVALS = [
 ]
 
 
+LABELS = [
+    "gpu.price_usd_per_chip_hour",
+    "trainium.ramp.r_inf",
+    "trainium.ramp.tau_months",
+    "decline.financing.p_close",
+    "hedge.hedge.switch_cost_usd",
+    "company.revenue_growth_per_year",
+    "migration.loaded_cost_usd_per_engineer_year",
+    "trainium throughput (engine)",
+    "GPU shortfall",
+]
+
+
+def test_human_labels() -> None:
+    assert fmt.human_label("gpu.price_usd_per_chip_hour") == "gpu price ($/chip-hour)"
+    assert fmt.human_label("trainium.ramp.r_inf") == "trainium ramp long-run efficiency"
+    assert fmt.human_label("hedge.hedge.switch_cost_usd") == "hedge switch cost ($)"
+    assert fmt.human_label("trainium throughput (engine)") == "trainium throughput (engine)"
+    assert all("_" not in fmt.human_label(x) and "." not in fmt.human_label(x) for x in LABELS)
+
+
 def _python_texts() -> dict[str, list[str]]:
     return {
+        "humanLabel": [fmt.human_label(x) for x in LABELS],
         "sig": [fmt.sig(x) for x in SAMPLES],
         "count": [fmt.count(x) for x in SAMPLES],
         "money": [fmt.money(x) for x in SAMPLES],
@@ -142,8 +164,8 @@ def _python_texts() -> dict[str, list[str]]:
 
 
 JS_DRIVER = """
-const samples = %s, intervals = %s, huge = %s;
-const out = {};
+const samples = %s, intervals = %s, huge = %s, labels = %s;
+const out = {humanLabel: labels.map((x) => fmt.humanLabel(x))};
 for (const f of ["sig", "count", "money", "percent", "signedPercent", "days", "integer"])
   out[f] = samples.map((x) => fmt[f](x));
 out.flop = samples.concat(huge).map((x) => fmt.flop(x));
@@ -156,7 +178,9 @@ console.log(JSON.stringify(out));
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is absent")
 def test_the_javascript_twin_writes_the_same_text() -> None:
-    script = FORMAT_JS.read_text() + JS_DRIVER % tuple(map(json.dumps, (SAMPLES, INTERVALS, HUGE)))
+    script = FORMAT_JS.read_text() + JS_DRIVER % tuple(
+        map(json.dumps, (SAMPLES, INTERVALS, HUGE, LABELS))
+    )
     node = shutil.which("node")
     assert node
     out = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True)

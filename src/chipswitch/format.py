@@ -12,6 +12,7 @@ fractions); None, NaN and infinities are shown as "—".
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 DASH = "—"
@@ -161,6 +162,42 @@ def flop(x: float | None) -> str:
         exp += 1
         mant = x / 10**exp
     return f"{sig(mant)}×10{str(exp).translate(SUPERSCRIPT)} FLOP"
+
+
+#: Scenario path words -> plain words (suffixes carry units; a few names are terms of art).
+PATH_WORDS: tuple[tuple[str, str], ...] = (
+    (r"_usd_per_chip_hour$", " ($/chip-hour)"),
+    (r"_usd_per_engineer_year$", " ($/engineer-year)"),
+    (r"_usd_per_year$", " ($/year)"),
+    (r"_usd_per_month$", " ($/month)"),
+    (r"_usd$", " ($)"),
+    (r"_per_year$", " per year"),
+    (r"^r_inf$", "long-run efficiency"),
+    (r"^r0$", "starting efficiency"),
+    (r"^tau_months$", "ramp time (months)"),
+    (r"_months$", " (months)"),
+    (r"_month$", " (month)"),
+    (r"^p_close$", "chance it closes"),
+    (r"^p_abandon$", "chance the port is abandoned"),
+    (r"^take_or_pay_fraction$", "take-or-pay share"),
+)
+
+
+def human_label(label: str) -> str:
+    """A scenario path as words: "gpu.price_usd_per_chip_hour" -> "gpu price ($/chip-hour)".
+
+    Labels that already read as words (they contain a space, or no "." or "_") are kept.
+    """
+    if " " in label or not re.search(r"[._]", label):
+        return label
+    words: list[str] = []
+    for part in label.split("."):
+        for pattern, plain in PATH_WORDS:
+            part = re.sub(pattern, plain, part)
+        part = part.replace("_", " ")
+        if not words or words[-1] != part:
+            words.append(part)
+    return " ".join(words)
 
 
 def integer(x: float | None) -> str:

@@ -716,23 +716,6 @@ async function submitDecide(signal) {
   state.results.decide = r;
   renderDecision(r);
 }
-// A scenario path as words: "gpu.price_usd_per_chip_hour" -> "gpu price ($/chip-hour)"
-const PATH_WORDS = [
-  [/_usd_per_chip_hour$/, " ($/chip-hour)"], [/_usd_per_engineer_year$/, " ($/engineer-year)"],
-  [/_usd_per_year$/, " ($/year)"], [/_usd_per_month$/, " ($/month)"], [/_usd$/, " ($)"],
-  [/_per_year$/, " per year"], [/_months$/, " (months)"], [/_month$/, " (month)"],
-  [/^r_inf$/, "long-run efficiency"], [/^r0$/, "starting efficiency"], [/^tau_months$/, "ramp time (months)"],
-  [/^p_close$/, "chance it closes"], [/^p_abandon$/, "chance the port is abandoned"],
-  [/^take_or_pay_fraction$/, "take-or-pay share"],
-];
-function humanLabel(label) {
-  if (!/[._]/.test(label) || / /.test(label)) return label;
-  return label.split(".").map((part) => {
-    let p = part;
-    for (const [re, words] of PATH_WORDS) p = p.replace(re, words);
-    return p.replaceAll("_", " ");
-  }).filter((p, i, all) => p !== all[i - 1]).join(" ");
-}
 const METRICS = {
   npv_usd: { show: fmt.money, axis: "NPV to existing holders (USD)" },
   cost_usd: { show: fmt.money, axis: "compute + switching cost (USD)" },
@@ -834,7 +817,7 @@ function renderTornado(r) {
   const rows = r.sensitivity.slice(0, 10).reverse();
   const [a, b] = r.sensitivity_context.pair;
   const base = r.sensitivity_context.base;
-  const labels = rows.map((e) => humanLabel(e.label));
+  const labels = rows.map((e) => fmt.humanLabel(e.label));
   const show = (x) => objectiveText(r.objective, x);
   const all = rows.flatMap((e) => [e.low, e.high]).concat([base]);
   const lo = Math.min(...all), hi = Math.max(...all);
@@ -849,7 +832,7 @@ function renderTornado(r) {
   ], {
     barmode: "overlay", title: { text: `What moves E[${a} − ${b}]` },
     margin: { l: 20, r: 20, t: 50, b: 60 }, yaxis: { automargin: true },
-    xaxis: { title: { text: `E[${a} − ${b}] (${r.objective === "compute" ? "FLOP" : "USD"})` }, ...ticks(lo, hi, show) },
+    xaxis: { title: { text: window.innerWidth < 600 ? (r.objective === "compute" ? "FLOP" : "USD") : `E[${a} − ${b}] (${r.objective === "compute" ? "FLOP" : "USD"})` }, ...ticks(lo, hi, show, window.innerWidth < 600 ? 3 : 5) },
     shapes: [{ type: "line", x0: base, x1: base, yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: "#666" } }],
   });
 }

@@ -69,6 +69,25 @@ const fmt = (() => {
     if (Math.abs(Number(sig(m).replace(/,/g, ""))) >= 10) { e += 1; m = x / 10 ** e; }
     return `${sig(m)}×10${String(e).split("").map((c) => SUPER[c]).join("")} FLOP`;
   }
+  // a scenario path as words: "gpu.price_usd_per_chip_hour" -> "gpu price ($/chip-hour)"
+  const PATH_WORDS = [
+    [/_usd_per_chip_hour$/, " ($/chip-hour)"], [/_usd_per_engineer_year$/, " ($/engineer-year)"],
+    [/_usd_per_year$/, " ($/year)"], [/_usd_per_month$/, " ($/month)"], [/_usd$/, " ($)"],
+    [/_per_year$/, " per year"], [/^r_inf$/, "long-run efficiency"], [/^r0$/, "starting efficiency"],
+    [/^tau_months$/, "ramp time (months)"], [/_months$/, " (months)"], [/_month$/, " (month)"],
+    [/^p_close$/, "chance it closes"], [/^p_abandon$/, "chance the port is abandoned"],
+    [/^take_or_pay_fraction$/, "take-or-pay share"],
+  ];
+  function humanLabel(label) {
+    if (label.includes(" ") || !/[._]/.test(label)) return label;
+    const words = [];
+    for (let part of label.split(".")) {
+      for (const [re, plain] of PATH_WORDS) part = part.replace(re, plain);
+      part = part.replaceAll("_", " ");
+      if (!words.length || words[words.length - 1] !== part) words.push(part);
+    }
+    return words.join(" ");
+  }
   const integer = (x) => (finite(x) ? fixed(x, 0) : DASH);
   function days(seconds) {
     if (!finite(seconds)) return DASH;
@@ -76,7 +95,7 @@ const fmt = (() => {
     return t === "1" ? `${t} day` : `${t} days`;
   }
   return {
-    DASH, finite, sig, sigInterval, count, money, interval, percent, signedPercent, flop, integer, days, scaleOf,
+    DASH, finite, sig, sigInterval, count, humanLabel, money, interval, percent, signedPercent, flop, integer, days, scaleOf,
     moneyInterval: (x, lo, hi) => interval(x, lo, hi, money),
   };
 })();
