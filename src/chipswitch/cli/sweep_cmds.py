@@ -17,6 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from chipswitch import format as fmt
 from chipswitch import units
 from chipswitch.api.results import SweepReport
 from chipswitch.cli.common import (
@@ -137,7 +138,7 @@ def sweep(
 
 # -- sweep-report ------------------------------------------------------------------------------
 def _money(x: float | None) -> str:
-    return "—" if x is None else f"{x:,.0f}"
+    return fmt.money(x)
 
 
 def _ranking_json(mr: ModelRanking) -> dict[str, Any]:
@@ -165,13 +166,13 @@ def _ranking_json(mr: ModelRanking) -> dict[str, Any]:
 
 def _print_ranking(mr: ModelRanking) -> None:
     t = new_table(
-        f"{mr.model}, {mr.tokens:.3g} tokens: chips ranked by cost and by time",
+        f"{mr.model}, {fmt.count(mr.tokens)} tokens: chips ranked by cost and by time",
         caption="cost ranks points that meet every constraint; time ranks points that fail "
         "none that can be checked (an unpriced chip is held to no budget)",
     )
-    for col in ("$ rank", "chip", "cheapest $", "days", "chips", "price"):
+    for col in ("$ rank", "chip", "cheapest", "days", "chips", "price"):
         t.add_column(col, justify="left" if col in ("chip", "price") else "right")
-    for col in ("time rank", "fastest days", "$", "chips ", "ok/meet/all"):
+    for col in ("time rank", "fastest days", "cost", "chips ", "ok/meet/all"):
         t.add_column(col, justify="right")
     for c in mr.chips:
         ch, fa = c.cheapest, c.fastest
@@ -179,11 +180,11 @@ def _print_ranking(mr: ModelRanking) -> None:
             str(c.cost_rank or "—"),
             c.chip,
             _money(ch.cost_usd) if ch else "—",
-            f"{ch.days:,.1f}" if ch else "—",
+            fmt.sig(ch.days) if ch else "—",
             f"{ch.chips:,}" if ch else "—",
             (ch.price or "—") if ch else "—",
             str(c.time_rank or "—"),
-            f"{fa.days:,.1f}" if fa else "—",
+            fmt.sig(fa.days) if fa else "—",
             _money(fa.cost_usd) if fa else "—",
             f"{fa.chips:,}" if fa else "—",
             f"{c.ok}/{c.eligible}/{c.points}",
