@@ -24,6 +24,7 @@ from chipswitch.planning.goodput import (
     goodput,
     goodput_fraction,
     load_reliability,
+    sample_reliability,
     wall_factor,
     young_interval,
 )
@@ -252,3 +253,29 @@ def test_stage_needs_a_first_stage() -> None:
     args = [a for a in PLAN if a not in ("--tokens", "15e12")]
     res = RUN.invoke(app, [*args, "--stage", "1e9:4096:8"])
     assert res.exit_code == 2 and "--tokens" in res.output
+
+
+def test_sampled_reliability_matches_its_median_and_interval() -> None:
+    trn = TABLE.for_family("aws-trainium")
+    rates, restarts = sample_reliability(trn, np.random.default_rng(7), 40_000)
+    lo, hi = trn.failures_interval
+    assert np.median(rates) == pytest.approx(trn.failures_per_chip_s, rel=0.03)
+    assert np.mean((rates >= lo) & (rates <= hi)) == pytest.approx(0.8, abs=0.01)
+    assert np.mean((restarts >= trn.restart_interval[0]) & (restarts <= trn.restart_interval[1])) \
+        == pytest.approx(0.8, abs=0.01)  # fmt: skip
+    again, _ = sample_reliability(trn, np.random.default_rng(7), 40_000)
+    assert np.array_equal(rates, again)  # seeded: the same draws
+    g = goodput_fraction(4096, rates, restarts, 30.0)
+    assert g.shape == rates.shape and np.all((g > 0) & (g <= 1))
+    # a prior is less certain than Hopper's sourced rate: a wider spread of goodput
+    h_rates, h_restarts = sample_reliability(HOPPER, np.random.default_rng(7), 40_000)
+    gh = goodput_fraction(4096, h_rates, h_restarts, 30.0)
+    assert np.percentile(g, 90) - np.percentile(g, 10) > np.percentile(gh, 90) - np.percentile(
+        gh, 10
+    )
+
+
+def test_a_given_rate_samples_as_itself() -> None:
+    rel = HOPPER.with_failure_rate(1e-9)
+    rates, _ = sample_reliability(rel, np.random.default_rng(1), 100)
+    assert np.all(rates == 1e-9)

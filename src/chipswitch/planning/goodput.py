@@ -222,6 +222,34 @@ def goodput_fraction(
     return np.asarray(1.0 / wall_factor(lam, write_s, restart_s, interval_s), float)
 
 
+#: z of the 90th percentile of a standard normal: an 80% interval spans +/- this many sigmas.
+Z90 = 1.2815515655446004
+
+
+def _lognormal(
+    rng: np.random.Generator, median: float, interval: tuple[float, float], n: int
+) -> FloatArray:
+    """`n` log-normal draws with `median` and its 80% `interval` at the 10th/90th percentiles
+    (sigma from the mean log half-width; a point interval gives `median` every time)."""
+    lo, hi = interval
+    if median <= 0 or lo <= 0 or hi <= lo:
+        return np.full(n, median, dtype=float)
+    sigma = math.log(hi / lo) / (2.0 * Z90)
+    return np.asarray(median * np.exp(sigma * rng.standard_normal(n)), float)
+
+
+def sample_reliability(
+    rel: Reliability, rng: np.random.Generator, n: int
+) -> tuple[FloatArray, FloatArray]:
+    """`n` draws of (failures per chip-second, restart seconds) for Monte Carlo: independent
+    log-normals centred on the table's values with their 80% intervals at the 10th and 90th
+    percentiles. A prior (Trainium, TPU, ...) is as wide as its interval says; a rate given by
+    the user is drawn as that value. Feed them to `goodput_fraction`."""
+    rates = _lognormal(rng, rel.failures_per_chip_s, rel.failures_interval, n)
+    restarts = _lognormal(rng, rel.restart_s, rel.restart_interval, n)
+    return rates, restarts
+
+
 # --- one plan ----------------------------------------------------------------------------------
 
 
