@@ -197,19 +197,20 @@ def _shot(page: Any, name: str) -> None:
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
+_PLAN_BODY: dict[str, Any] = {
+    "model": "llama3.1-8b",
+    "hardware": "h100-sxm",
+    "chips": 64,
+    "global_batch": 256,
+    "seq": 8192,
+    "tokens": 1e12,
+    "precision": "bf16",
+    "top": 5,
+}
+
+
 def _plan_api(server: str, price: str, **over: Any) -> dict[str, Any]:
-    body = {
-        "model": "llama3.1-8b",
-        "hardware": "h100-sxm",
-        "chips": 64,
-        "global_batch": 256,
-        "seq": 8192,
-        "tokens": 1e12,
-        "price": price,
-        "precision": "bf16",
-        "top": 5,
-    }
-    body.update(over)
+    body = {**_PLAN_BODY, "price": price, **over}
     out: dict[str, Any] = httpx.post(f"{server}/api/plan", json=body, timeout=60).json()
     return out
 
@@ -247,6 +248,17 @@ def test_plan_page(server: str, page: Any) -> None:
     shown_price = page.inner_text("#plan-price")
     assert shown_price.startswith(f"aws-p5 {t['price']['type'].replace('_', ' ')}, $")
     assert f"{fmt.count(1e12)} tokens" in page.inner_text("#plan-training")
+    # and what Compare would charge for the same run (its cheapest offering of that type)
+    body = {k: v for k, v in _PLAN_BODY.items() if k not in ("hardware", "price", "top")}
+    cmp = httpx.post(
+        f"{server}/api/compare",
+        json={**body, "price_type": t["price"]["type"], "hardware": ["h100-sxm"]},
+        timeout=60,
+    ).json()["rows"][0]
+    note = page.inner_text("#plan-compare-price")
+    assert cmp["offering"] in note
+    if cmp["offering"] != "aws-p5":
+        assert fmt.money_interval(cmp["cost_usd"], *cmp["cost_usd_interval"]) in note
     assert page.inner_text("#plan-takeaway").strip()
     assert _traces(page, "plan-breakdown") >= 3
     assert api["pareto"] and _traces(page, "plan-pareto") == 2  # the front + the request

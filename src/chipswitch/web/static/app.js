@@ -415,6 +415,34 @@ async function submitPlan(signal) {
   const r = await postJson("/api/plan", req, signal);
   state.results.plan = r;
   renderPlan(r, req);
+  await explainComparePrice(r, req, signal);
+}
+// Compare prices a chip at its cheapest offering of the price type, Plan at the one chosen:
+// ask Compare (the same rule, the API's answer) what it would say for this job, and say it.
+async function explainComparePrice(r, req, signal) {
+  const box = $("#plan-compare-price");
+  box.replaceChildren();
+  const t = r.training;
+  if (!t || !t.price || !req.price) return;
+  const body = {
+    model: req.model, chips: req.chips, global_batch: req.global_batch, seq: req.seq,
+    tokens: req.tokens, price_type: t.price.type, precision: req.precision, hardware: [req.hardware],
+  };
+  let row;
+  try {
+    row = (await postJson("/api/compare", body, signal)).rows[0];
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    return; // the plan stands on its own; the comparison is a courtesy
+  }
+  if (!row || !row.offering || !isNum(row.cost_usd)) return;
+  const chosen = req.price.split(":")[0];
+  const type = priceType(t.price.type);
+  box.textContent = row.offering === chosen
+    ? `${chosen} is also ${r.hardware}'s cheapest ${type} offering, the one Compare uses.`
+    : `Compare prices ${r.hardware} at its cheapest ${type} offering instead: ` +
+      `${priceText(row.offering, row.training && row.training.price)}, ` +
+      `${fmt.moneyInterval(row.cost_usd, ...row.cost_usd_interval)} for the same run.`;
 }
 // The offering and price type a result was priced at: "aws-p5 on demand, $6.88/chip-h (2026-01-21)"
 function priceText(offering, price) {
