@@ -279,3 +279,27 @@ def test_a_given_rate_samples_as_itself() -> None:
     rel = HOPPER.with_failure_rate(1e-9)
     rates, _ = sample_reliability(rel, np.random.default_rng(1), 100)
     assert np.all(rates == 1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    chips_st,
+    st.floats(min_value=0.0, max_value=1e9),  # per 1,000 chip-days, up to absurd
+    st.floats(min_value=1.0, max_value=1e10),
+    st.floats(min_value=1e-3, max_value=1e6),
+)
+def test_goodput_never_raises_and_stays_in_range(
+    n: int, rate: float, work: float, w: float
+) -> None:
+    r = goodput(work, n, w * 1e9, HOPPER.with_failure_rate(rate / PER_1000_CHIP_DAYS),
+                storage_bandwidth=1e9)  # fmt: skip
+    assert 0.0 <= r.goodput <= 1.0
+    assert r.wall_s >= work or math.isinf(r.wall_s)
+
+
+def test_a_run_that_never_finishes_is_said_plainly() -> None:
+    res = RUN.invoke(app, [*PLAN[:-1], "--failure-rate", "1e6"])
+    assert res.exit_code == 0, res.output
+    assert "would not finish" in res.output
+    t = _plan("--failure-rate", "1e6")
+    assert t["goodput"] == 0.0 and t["all_in"]["days"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -152,6 +153,13 @@ def _print_all_in(cost: TrainingCost) -> None:
     """The all-in line, the split of wall time and the failure model's assumptions."""
     a, g = cost.all_in, cost.goodput
     if a is None or g is None:
+        return
+    if not math.isfinite(a.seconds):
+        console.print(
+            f"All-in: the run would not finish: the job is interrupted every "
+            f"{g.mtbf_s:.3g} s on average, against a {g.restart_s:.0f} s restart and a "
+            f"{g.checkpoint_write_s:.3g} s checkpoint (goodput {g.goodput:.2g})"
+        )
         return
     lo, hi = a.seconds_interval
     line = (

@@ -90,9 +90,12 @@ def all_in_cost(
     interval as independent log-normal errors (`combine_intervals`)."""
     secs = g.wall_s
     gl, gh = g.goodput_interval
-    factor = (g.goodput / gh, g.goodput / gl if gl > 0 else float("inf"))
-    ideal_iv = (ideal_interval[0] / g.goodput, ideal_interval[1] / g.goodput)
-    iv = combine_intervals(secs, ideal_iv, factor)
+    if g.goodput > 0 and math.isfinite(secs):
+        factor = (g.goodput / gh, g.goodput / gl if gl > 0 else math.inf)
+        ideal_iv = (ideal_interval[0] / g.goodput, ideal_interval[1] / g.goodput)
+        iv = combine_intervals(secs, ideal_iv, factor)
+    else:  # the run never finishes at the central failure rate
+        iv = (ideal_interval[0] / gh if gh > 0 else math.inf, math.inf)
 
     def scaled(rate: float | None) -> tuple[float | None, tuple[float, float] | None]:
         if rate is None:

@@ -340,8 +340,11 @@ def _split(
     if not math.isfinite(tau):
         return 0.0, math.inf, math.inf
     m, s, segments = 1.0 / lam, tau + write, work_s / tau
-    x = math.expm1(s / m)
-    return segments * write, segments * (m * x - s), segments * x * m * math.expm1(restart / m)
+    try:
+        x = math.expm1(s / m)
+        return segments * write, segments * (m * x - s), segments * x * m * math.expm1(restart / m)
+    except OverflowError:  # failures far more often than a segment or a restart: never finishes
+        return segments * write, math.inf, math.inf
 
 
 def goodput(
