@@ -187,10 +187,10 @@ def test_infeasible_and_invalid_inputs_are_422(client: TestClient) -> None:
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the engine's overflow warnings
 def test_a_scenario_that_breaks_the_numerics_is_422(client: TestClient) -> None:
     sc = yaml.safe_load(SEED_YAML)
-    sc["migration"]["value_of_delay_month_usd"]["value"] = "0 to 1e308"  # overflows to inf
+    sc["migration"]["fallback_cost_usd"]["value"] = "0 to 1e308"  # overflows to inf
     r = client.post("/api/decide", json={"scenario": sc, "samples": 100})
     assert r.status_code == 422
-    assert "value_of_delay_month_usd" in r.json()["detail"]
+    assert "fallback_cost_usd" in r.json()["detail"]
     assert "not a usable number" in r.json()["detail"]
 
 

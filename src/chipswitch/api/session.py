@@ -349,16 +349,27 @@ class Session:
         seed: int | None = None,
         objective: str | None = None,
         progress: Callable[[str, float], None] | None = None,
+        lhs: bool = False,
+        pair: tuple[str, str] | None = None,
+        settings: Sequence[str] = (),
     ) -> DecisionReport:
         """The decision analysis of a scenario: a shipped name, a YAML path, a parsed
         `Scenario` or its mapping (default: the seed `amazon-anthropic-2024`), with this
-        session's catalog for every chip."""
+        session's catalog for every chip; `lhs`, `pair` and `settings` (`KEY=VALUE`
+        overrides) as `chipswitch decide --lhs --pair --set`."""
         from chipswitch.decide import engine
-        from chipswitch.decide.scenario import parse_scenario
+        from chipswitch.decide.scenario import apply_settings, parse_scenario
 
         if isinstance(scenario, Mapping):
-            scenario = parse_scenario(dict(scenario), "scenario")
-        kwargs: dict[str, Any] = {"objective": objective, "catalog": self.catalog}
+            scenario = parse_scenario(apply_settings(dict(scenario), settings), "scenario")
+            settings = ()
+        kwargs: dict[str, Any] = {
+            "objective": objective,
+            "catalog": self.catalog,
+            "lhs": lhs,
+            "pair": pair,
+            "settings": settings,
+        }
         if samples is not None:
             kwargs["samples"] = samples
         if seed is not None:

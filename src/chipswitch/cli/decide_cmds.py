@@ -29,7 +29,14 @@ from chipswitch.cli.common import (
     print_table,
     report_error,
 )
-from chipswitch.decide.engine import DEFAULT_SAMPLES, DEFAULT_SEED, DecisionResult
+from chipswitch.decide.diff import diff_results, diff_scenarios
+from chipswitch.decide.engine import (
+    DEFAULT_SAMPLES,
+    DEFAULT_SEED,
+    MAX_SAMPLES,
+    MIN_SAMPLES,
+    DecisionResult,
+)
 from chipswitch.decide.scenario import DEFAULT_SCENARIO
 from chipswitch.decide.verdict import OBJECTIVE_LABEL, fmt_objective, fmt_usd
 from chipswitch.errors import ChipswitchError
@@ -37,10 +44,15 @@ from chipswitch.errors import ChipswitchError
 
 class ObjectiveChoice(StrEnum):
     npv = "npv"
+    risk = "risk"
     cost = "cost"
     compute = "compute"
 
 
+DIFF_HELP = (
+    "Show which inputs differ between two scenario files and how every output moved "
+    "(expected objective, P(best), risk and the verdict of each option)."
+)
 HELP = (
     "Decide whether an investment tied to a chip commitment is worth taking.\n\n"
     "Runs a Monte Carlo of every option in SCENARIO.yaml (default: the shipped "
@@ -51,8 +63,29 @@ HELP = (
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `decide` command to `app`."""
+    """Add the `decide` and `decide-diff` commands to `app`."""
     app.command("decide", help=HELP, no_args_is_help=False)(decide_command)
+    app.command("decide-diff", help=DIFF_HELP, no_args_is_help=True)(decide_diff_command)
+
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override a scenario value (repeatable): dotted keys as in the file, options by "
+        "id, e.g. --set company.cash_usd=1e13 --set options.accept.financing.amount_usd=8e9.",
+    ),
+]
+
+
+def _pair(text: str | None) -> tuple[str, str] | None:
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise ChipswitchError(f"--pair: expected two option ids A,B (got {text!r})")
+    return (parts[0], parts[1])
 
 
 def decide_command(
@@ -65,15 +98,30 @@ def decide_command(
         ),
     ] = None,
     samples: Annotated[
-        int, typer.Option("--samples", "-n", min=100, help="Monte Carlo samples.")
+        int,
+        typer.Option(
+            "--samples", "-n", help=f"Monte Carlo samples ({MIN_SAMPLES:,} to {MAX_SAMPLES:,})."
+        ),
     ] = DEFAULT_SAMPLES,
     seed: Annotated[
-        int, typer.Option("--seed", help="Seed of the random generator.")
+        int, typer.Option("--seed", help="Seed of the random generator (>= 0).")
     ] = DEFAULT_SEED,
     objective: Annotated[
         ObjectiveChoice | None,
         typer.Option("--objective", help="What 'better' means (default: the scenario's)."),
     ] = None,
+    pair: Annotated[
+        str | None,
+        typer.Option(
+            "--pair",
+            metavar="A,B",
+            help="Option pair the analyses explain (default: the scenario's compare pair).",
+        ),
+    ] = None,
+    lhs: Annotated[
+        bool, typer.Option("--lhs", help="Latin hypercube sampling instead of plain Monte Carlo.")
+    ] = False,
+    settings: SetOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     report: Annotated[
         Path | None,
@@ -91,6 +139,9 @@ def decide_command(
                 seed=seed,
                 objective=objective.value if objective is not None else None,
                 progress=tick,
+                lhs=lhs,
+                pair=_pair(pair),
+                settings=settings or (),
             )
             res = decision.result
             if report is not None:
@@ -143,19 +194,19 @@ def print_summary(res: DecisionResult) -> None:
     )
     verdict = Text(res.verdict.sentence)
     console.print(Panel(verdict, title="verdict", title_align="left", border_style="cyan"))
-    t = new_table("Options")
+    t = new_table("Options (value to existing holders: their share of the company at the horizon)")
     for col in (
         "option",
         "P(best)",
-        "E[objective]",
-        "NPV p5",
-        "NPV p50",
-        "NPV p95",
+        "E[objective] ± se",
+        "CVaR 5%",
+        "value p5",
+        "value p95",
         "cost p50",
-        "FLOP p50",
         "sold p50",
-        "runway p50",
+        "delay p50",
         "P(cash out)",
+        "P(exit)",
         "E[regret]",
     ):
         t.add_column(escape(col), justify="left" if col == "option" else "right")
@@ -164,32 +215,33 @@ def print_summary(res: DecisionResult) -> None:
         t.add_row(
             o.id,
             f"{o.p_best:.0%}",
-            fmt_objective(obj, o.expected_objective),
+            f"{fmt_objective(obj, o.expected_objective)} ± {fmt_objective(obj, o.objective_se)}",
+            fmt_objective(obj, o.cvar_05),
             fmt_usd(m["npv_usd"].p5),
-            fmt_usd(m["npv_usd"].p50),
             fmt_usd(m["npv_usd"].p95),
             fmt_usd(m["cost_usd"].p50),
-            f"{m['compute_delivered_flop'].p50:.3g}",
             f"{m['ownership_sold'].p50:.1%}",
-            f"{m['runway_months'].p50:.1f} mo",
+            f"{m['delay_months'].p50:.1f} mo",
             f"{o.p_cash_out:.0%}",
+            f"{o.p_port_abandoned:.0%}",
             fmt_objective(obj, o.expected_regret),
         )
     print_table(t)
     t = new_table("Pairs (first minus second)")
-    for col in ("pair", "mean", "p5", "p95", "P(first better)"):
-        t.add_column(col, justify="left" if col == "pair" else "right")
+    for col in ("pair", "mean ± se", "p5", "p95", "P(first better)", "dominance"):
+        t.add_column(col, justify="left" if col in ("pair", "dominance") else "right")
     for p in res.pairs:
         d = p.difference
         t.add_row(
             f"{p.a} − {p.b}",
-            fmt_objective(obj, d.mean),
+            f"{fmt_objective(obj, d.mean)} ± {fmt_objective(obj, p.difference_se)}",
             fmt_objective(obj, d.p5),
             fmt_objective(obj, d.p95),
             f"{p.p_a_better:.0%}",
+            p.dominance or "—",
         )
     print_table(t)
-    a, b = res.break_even_pair
+    a, b = res.pair
     t = new_table(escape(f"Break-even values (E[{a} − {b}] = 0)"))
     for col in ("input", "value", "unit", "median", "note"):
         t.add_column(col, justify="right" if col in ("value", "median") else "left")
@@ -197,7 +249,6 @@ def print_summary(res: DecisionResult) -> None:
         value = "—" if be.value is None else f"{be.value:.4g}"
         t.add_row(escape(be.label), value, be.unit, f"{be.base:.4g}", escape(be.note))
     print_table(t)
-    a, b = res.sensitivity_pair
     sobol = {s.input: s for s in res.sobol}
     t = new_table(escape(f"Sensitivity of E[{a} − {b}] (tornado p10 / p90; Sobol' total index)"))
     for col in ("input", "p10 → E", "p90 → E", "swing", "Sobol ST"):
@@ -214,17 +265,20 @@ def print_summary(res: DecisionResult) -> None:
             "—" if s is None else f"{s.st:.2f}",
         )
     print_table(t)
-    t = new_table(f"Value of information (EVPI {fmt_objective(obj, res.evpi)})")
+    t = new_table(f"Value of information on {a} vs {b} (EVPI {fmt_objective(obj, res.evpi)})")
     for col in ("input group", "EVPPI", "share"):
         t.add_column(col, justify="left" if col == "input group" else "right")
     for v in res.voi[:6]:
         t.add_row(v.group, fmt_objective(obj, v.evppi), f"{v.share_of_evpi:.0%}")
     print_table(t)
-    for chip, worth in res.pilot_benchmark().items():
+    pl = res.pilot
+    if pl is not None:
         console.print(
             Text(
-                f"A pilot benchmark of {chip} (its real throughput and ramp) is worth up to "
-                f"{fmt_objective(obj, worth)} before signing."
+                f"Pilot first ({pl.chip}, {pl.months:g} months, then {pl.pair[0]} or "
+                f"{pl.pair[1]}): EVSI {fmt_objective(obj, pl.evsi)} against EVPI "
+                f"{fmt_objective(obj, pl.evpi_pair)}; cost {fmt_usd(pl.cost)}, net "
+                f"{fmt_objective(obj, pl.net_value)}."
             )
         )
     if res.hindcast:
@@ -234,6 +288,19 @@ def print_summary(res: DecisionResult) -> None:
         for h in res.hindcast:
             t.add_row(*(Text(x) for x in (h.label, h.prior, h.actual_text, h.where)))
         print_table(t)
+    dh = res.decision_hindcast
+    if dh:
+        values = ", ".join(f"{k} = {v:.4g}" for k, v in dh["values"].items())
+        console.print(
+            Text(
+                f"Decision hindcast: with what happened ({values}), '{dh['winner']}' wins by "
+                f"{fmt_objective(obj, dh['advantage'])} over '{dh['runner_up']}'."
+            )
+        )
+    if res.hindsight:
+        console.print(
+            Text("hindsight used (allow_hindsight): " + "; ".join(res.hindsight), style="yellow")
+        )
     for note in res.notes:
         console.print(Text(f"note: {note}", style="dim"))
     if res.unsourced:
@@ -241,3 +308,64 @@ def print_summary(res: DecisionResult) -> None:
             f"[yellow]{len(res.unsourced)} input(s) without a source or assumption:[/yellow] "
             + ", ".join(res.unsourced)
         )
+
+
+def decide_diff_command(
+    scenario_a: Annotated[str, typer.Argument(metavar="A.yaml", help="First scenario.")],
+    scenario_b: Annotated[str, typer.Argument(metavar="B.yaml", help="Second scenario.")],
+    samples: Annotated[
+        int, typer.Option("--samples", "-n", help="Monte Carlo samples (each run).")
+    ] = DEFAULT_SAMPLES,
+    seed: Annotated[int, typer.Option("--seed", help="Seed (the same for both).")] = DEFAULT_SEED,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    from chipswitch.decide.scenario import load_scenario_raw, scenario_path
+
+    try:
+        raws = [load_scenario_raw(scenario_path(s)) for s in (scenario_a, scenario_b)]
+        inputs = diff_scenarios(*raws)
+        session = get_session()
+        with _progress() as tick:
+            ra = session.decide(scenario_a, samples=samples, seed=seed, progress=tick).result
+            rb = session.decide(scenario_b, samples=samples, seed=seed, progress=tick).result
+        outputs = diff_results(ra, rb)
+    except USER_ERRORS as exc:
+        report_error(exc)
+        raise typer.Exit(EXIT_USER_ERROR) from None
+    if as_json:
+        doc = {
+            "a": scenario_a,
+            "b": scenario_b,
+            "inputs": [{"key": c.key, "a": c.a, "b": c.b} for c in inputs],
+            "outputs": [{"key": c.key, "a": c.a, "b": c.b} for c in outputs],
+        }
+        print_json(doc)
+        return
+    t = new_table(f"Inputs that differ ({len(inputs)})")
+    for col in ("input", "A", "B"):
+        t.add_column(col)
+    for c in inputs:
+        t.add_row(escape(c.key), escape(_short(c.a)), escape(_short(c.b)))
+    print_table(t)
+    t = new_table("How the outputs moved")
+    for col in ("output", "A", "B", "B - A"):
+        t.add_column(col, justify="left" if col == "output" else "right")
+    for c in outputs:
+        delta = (
+            _num(c.b - c.a)
+            if isinstance(c.a, float) and isinstance(c.b, float)
+            else ("" if c.a == c.b else "changed")
+        )
+        t.add_row(escape(c.key), _num(c.a), _num(c.b), delta)
+    print_table(t)
+
+
+def _short(x: object, width: int = 60) -> str:
+    text = "—" if x is None else str(x)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _num(x: object) -> str:
+    if isinstance(x, bool) or not isinstance(x, float):
+        return _short(x)
+    return f"{x:.4g}" if abs(x) < 1e6 else fmt_usd(x)

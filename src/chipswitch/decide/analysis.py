@@ -27,13 +27,26 @@ from chipswitch.decide.montecarlo import (
     simulate,
 )
 
-TORNADO_ROWS = 2048  # rows behind each tornado bar
-BREAK_EVEN_ROWS = 2048  # rows behind each break-even evaluation
 BREAK_EVEN_GRID = 13  # points of each break-even curve
-SOBOL_BASE = 512  # Saltelli base sample N (a power of two); N x (K + 2) model runs
 SOBOL_TOP = 10  # inputs in the Sobol' analysis: the largest tornado swings
-VOI_ROWS = 20_000  # rows behind the EVPPI regressions
 EVENT_NO, EVENT_YES = 1.0 - 1e-9, 1e-9  # uniforms that pin an event off or on
+CVAR_LEVEL = 0.05
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Rows behind each analysis: they scale with --samples (docs/decide.md 'Analyses')."""
+
+    tornado: int
+    break_even: int
+    sobol_base: int
+    voi: int
+
+    @classmethod
+    def for_samples(cls, n: int) -> Sizes:
+        rows = min(n, max(256, n // 32))
+        base = 2 ** max(6, int(math.log2(max(n // 256, 64))))  # Saltelli N, a power of two
+        return cls(tornado=rows, break_even=rows, sobol_base=base, voi=n)
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,12 @@ class OptionSummary:
     p_runway_ok: float
     p_cash_out: float
     p_hedge_switch: float
+    objective_se: float
+    p_best_se: float
+    cvar_05: float
+    risk_adjusted: float
+    p_compute_cut: float
+    p_port_abandoned: float
 
 
 @dataclass(frozen=True)
@@ -77,6 +96,8 @@ class PairSummary:
     p_a_better: float
     expected_regret_a: float
     expected_regret_b: float
+    difference_se: float
+    dominance: str | None
 
 
 def p_best(values: FloatArray) -> FloatArray:
@@ -91,49 +112,97 @@ def expected_regret(values: FloatArray) -> FloatArray:
     return np.asarray((values.max(axis=1, keepdims=True) - values).mean(axis=0))
 
 
+def cvar(x: FloatArray, level: float = CVAR_LEVEL) -> float:
+    """Conditional value at risk: the mean of the worst `level` share of outcomes (higher is
+    better; Rockafellar & Uryasev 2000, J. Risk 2(3):21)."""
+    k = max(1, math.ceil(level * x.shape[0]))
+    return float(np.partition(x, k - 1)[:k].mean())
+
+
+def standard_error(x: FloatArray) -> float:
+    """sd / sqrt(n) of the sample mean (conservative under Latin hypercube sampling)."""
+    return float(np.std(x, ddof=1) / math.sqrt(x.shape[0])) if x.shape[0] > 1 else math.inf
+
+
 def summarise_options(
     cm: Compiled, out: Outcome, objective: str, metric_names: Sequence[str]
 ) -> list[OptionSummary]:
     vals = objective_values(out, objective)
     pb, regret = p_best(vals), expected_regret(vals)
     min_runway = cm.scenario.company.min_runway_months.median()
+    w = cm.scenario.risk_aversion
+    n = vals.shape[0]
     res = []
     for j, oid in enumerate(out.option_ids):
         m = {name: stat(out.metrics[name][:, j]) for name in metric_names}
         runway = out.metrics["runway_months"][:, j]
+        mean, tail = float(vals[:, j].mean()), cvar(vals[:, j])
         res.append(
             OptionSummary(
                 id=oid,
                 label=cm.scenario.option(oid).label,
                 metrics=m,
-                expected_objective=float(vals[:, j].mean()),
+                expected_objective=mean,
                 p_best=float(pb[j]),
                 expected_regret=float(regret[j]),
                 p_runway_ok=float(np.mean(runway >= min_runway)),
                 p_cash_out=float(out.metrics["cash_out"][:, j].mean()),
                 p_hedge_switch=float(out.metrics["hedge_switched"][:, j].mean()),
+                objective_se=standard_error(vals[:, j]),
+                p_best_se=math.sqrt(max(pb[j] * (1 - pb[j]), 0.0) / n),
+                cvar_05=tail,
+                risk_adjusted=(1.0 - w) * mean + w * tail,
+                p_compute_cut=float(out.metrics["compute_cut"][:, j].mean()),
+                p_port_abandoned=float(out.metrics["port_abandoned"][:, j].mean()),
             )
         )
     return res
 
 
+def dominance(a: FloatArray, b: FloatArray, na: str, nb: str) -> str | None:
+    """First- then second-order stochastic dominance of a over b or b over a (higher is
+    better): FSD when F_a <= F_b everywhere, SSD when the integral of F_a <= that of F_b
+    everywhere (Hadar & Russell 1969, Am. Econ. Rev. 59:25). Checked on the empirical CDFs
+    on a grid of 512 quantiles, with a tolerance of one grid step of probability."""
+    grid = np.linspace(0.0, 1.0, 513)[1:-1]
+    qa, qb = np.quantile(a, grid), np.quantile(b, grid)
+    # F_a <= F_b everywhere  <=>  every quantile of a >= the same quantile of b
+    if np.all(qa >= qb) and np.any(qa > qb):
+        return f"{na} dominates {nb} (first order)"
+    if np.all(qb >= qa) and np.any(qb > qa):
+        return f"{nb} dominates {na} (first order)"
+    # second order: cumulative means of the lower tails
+    ca, cb = np.cumsum(qa), np.cumsum(qb)
+    tol = 1e-9 * (np.abs(ca).max() + np.abs(cb).max() + 1.0)
+    if np.all(ca >= cb - tol) and np.any(ca > cb + tol):
+        return f"{na} dominates {nb} (second order)"
+    if np.all(cb >= ca - tol) and np.any(cb > ca + tol):
+        return f"{nb} dominates {na} (second order)"
+    return None
+
+
 def pairwise(out: Outcome, objective: str) -> list[PairSummary]:
-    """Every pair of options: difference, P(a better), each one's regret within the pair."""
+    """Every pair of options: difference, P(a better), each one's regret within the pair,
+    the standard error of the mean difference (paired: common random numbers) and any
+    stochastic dominance."""
     vals = objective_values(out, objective)
+    ids = out.option_ids
     res = []
-    for i, j in itertools.combinations(range(len(out.option_ids)), 2):
+    for i, j in itertools.combinations(range(len(ids)), 2):
         diff = vals[:, i] - vals[:, j]
         pair = vals[:, [i, j]]
         regret = expected_regret(pair)
         better = float(np.mean(diff > 0) + 0.5 * np.mean(diff == 0))
         res.append(
             PairSummary(
-                out.option_ids[i],
-                out.option_ids[j],
+                ids[i],
+                ids[j],
                 stat(diff),
                 better,
                 float(regret[0]),
                 float(regret[1]),
+                standard_error(diff),
+                dominance(vals[:, i], vals[:, j], ids[i], ids[j]),
             )
         )
     return res
@@ -176,12 +245,12 @@ class TornadoEntry:
     flips: bool
 
 
-def tornado(diff: Difference, u: FloatArray) -> tuple[float, list[TornadoEntry]]:
+def tornado(diff: Difference, u: FloatArray, rows_n: int) -> tuple[float, list[TornadoEntry]]:
     """One-at-a-time p10/p90 swings of the expected difference (decision_research.md 6.4
     'tornado (one-at-a-time p10/p90)'). The other inputs keep their sampled values, so each
     bar is a conditional expectation over them. All pinned copies run as one stacked batch."""
     cm = diff.cm
-    rows = u[:TORNADO_ROWS]
+    rows = u[:rows_n]
     n = rows.shape[0]
     base = diff.mean(rows)
     blocks = []
@@ -356,11 +425,11 @@ def _median_price(cm: Compiled, key: str) -> float:
     return float(plan.catalog_price_usd_per_chip_hour or 0.0) * mult
 
 
-def solve_break_even(diff: Difference, u: FloatArray, t: BreakEvenTarget) -> BreakEven:
+def solve_break_even(diff: Difference, u: FloatArray, t: BreakEvenTarget, rows_n: int) -> BreakEven:
     """Root of E[a - b](x) by scipy brentq, bracketed from a grid over `t.bracket`
     (decision_research.md 6.5 item 4: 'Break-even solver (bisection/brentq) on expected
     values'). The root nearest the input's median is reported."""
-    rows = u[:BREAK_EVEN_ROWS]
+    rows = u[:rows_n]
     n = rows.shape[0]
     lo, hi = t.bracket
     xs = np.geomspace(lo, hi, BREAK_EVEN_GRID) if t.log else np.linspace(lo, hi, BREAK_EVEN_GRID)
@@ -374,6 +443,8 @@ def solve_break_even(diff: Difference, u: FloatArray, t: BreakEvenTarget) -> Bre
     if not cross:
         side = diff.a if ys[0] > 0 else diff.b
         note = f"no root in [{_fmt(lo)}, {_fmt(hi)}]: {side} is better across the whole range"
+        if t.key == "investment_amount":
+            note += _amount_note(diff, xs, ys)
         return BreakEven(
             t.key, t.label, t.unit, t.pin, None, t.base, t.bracket, False, note, curve_x, curve_y
         )
@@ -394,6 +465,26 @@ def solve_break_even(diff: Difference, u: FloatArray, t: BreakEvenTarget) -> Bre
     )
 
 
+def _amount_note(diff: Difference, xs: FloatArray, ys: FloatArray) -> str:
+    """Why the investment amount has no break-even, in economic terms: where the money is
+    worth most, and what is left of the gap there."""
+    best = int(np.argmax(ys)) if ys[0] < 0 else int(np.argmin(ys))
+    at0, atb = float(ys[0]), float(ys[best])
+    gain = atb - at0
+    money = (
+        "each dollar buys fewer compute cuts and bridge rounds than the stake it sells is worth"
+        if best == 0
+        else f"money is worth most at about ${xs[best] / 1e9:.3g}B ({gain / 1e9:+.2f}B against $0: "
+        "fewer compute cuts and bridge rounds), and beyond it the stake sold costs more than "
+        "the cash buys"
+    )
+    return (
+        f"; at $0 E[{diff.a} - {diff.b}] is {at0 / 1e9:+.2f}B, at best {atb / 1e9:+.2f}B: "
+        f"{money}; the rest of the gap is not about money (the chip's cost per FLOP, the port's "
+        "slip, the exit)"
+    )
+
+
 def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
@@ -411,7 +502,7 @@ class SobolEntry:
     st_conf: float
 
 
-def sobol(diff: Difference, inputs: Sequence[InputVar], seed: int) -> list[SobolEntry]:
+def sobol(diff: Difference, inputs: Sequence[InputVar], seed: int, base: int) -> list[SobolEntry]:
     """First-order and total Sobol' indices of a - b via SALib (Saltelli design, N (K + 2)
     runs without second order; Saltelli et al. 2010, Comput. Phys. Commun. 181:259;
     decision_research.md 4.4). Inputs outside `inputs` stay at their medians (an event at its
@@ -425,7 +516,7 @@ def sobol(diff: Difference, inputs: Sequence[InputVar], seed: int) -> list[Sobol
         return []
     names = [v.name for v in inputs]
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
-    x = sobol_sample.sample(problem, SOBOL_BASE, calc_second_order=False, seed=seed)
+    x = sobol_sample.sample(problem, base, calc_second_order=False, seed=seed)
     u = np.full((x.shape[0], len(cm.inputs)), 0.5)
     for j, name in enumerate(names):
         u[:, cm.index[name]] = np.clip(x[:, j], 1e-9, 1 - 1e-9)
@@ -481,11 +572,11 @@ def evppi(values: FloatArray, features: FloatArray) -> float:
 
 
 def value_of_information(
-    cm: Compiled, u: FloatArray, values: FloatArray
+    cm: Compiled, u: FloatArray, values: FloatArray, rows: int
 ) -> tuple[float, list[VoiEntry]]:
     """EVPI overall and EVPPI per input group: what learning a group before signing is worth
     (a Trainium pilot benchmark resolves the 'trainium efficiency' group)."""
-    rows = min(VOI_ROWS, u.shape[0])
+    rows = min(rows, u.shape[0])
     uu, vv = u[:rows], values[:rows]
     total = evpi(vv)
     d = Draws(cm, uu)
@@ -514,3 +605,63 @@ def finite(x: float) -> float | None:
 
 
 FloatArr = NDArray[np.float64]
+
+
+# -- pilot first ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PilotValue:
+    """Pilot first, then choose between `pair` (expected value of sample information)."""
+
+    chip: str
+    pair: tuple[str, str]
+    months: float
+    noise_sd: float
+    evsi: float
+    evpi_pair: float
+    cost: float
+    net_value: float
+    p_choose_first: float
+
+
+def pilot_value(
+    cm: Compiled,
+    u: FloatArray,
+    va: FloatArray,
+    vb: FloatArray,
+    pair: tuple[str, str],
+    rng: np.random.Generator,
+) -> PilotValue | None:
+    """EVSI of a pilot: it measures the chip's realised log cost per FLOP after `months` of
+    running (engine error, ramp, goodput) with normal noise `noise_sd`; the lab then picks
+    the option whose expected value given the measurement is higher. E[diff | signal] is a
+    quadratic least-squares fit on the main sample (the regression estimator of EVSI; Strong,
+    Oakley & Brennan 2015, Medical Decision Making 35(5):570). EVSI = E[max(E[a|s], E[b|s])]
+    - max(E[a], E[b]); the pilot is worth running when EVSI exceeds its all-in cost."""
+    from chipswitch.decide.montecarlo import Draws, _Common
+
+    pl = cm.scenario.pilot
+    if pl is None:
+        return None
+    d = Draws(cm, u)
+    c = _Common(cm, d)
+    months = float(pl.months.median())
+    cost = np.asarray(c.chip_cost(pl.chip, months, 0.0), dtype=np.float64).reshape(-1)
+    cost = np.broadcast_to(cost, (u.shape[0],)) if cost.size == 1 else cost
+    noise = float(pl.noise_sd.median())
+    signal = np.log(cost) + noise * rng.standard_normal(u.shape[0])
+    z = (signal - signal.mean()) / (signal.std() or 1.0)
+    x = np.column_stack([np.ones_like(z), z, z**2])
+    diff = va - vb
+    beta, *_ = np.linalg.lstsq(x, diff, rcond=None)
+    fitted = x @ beta
+    choose_a = fitted > 0
+    ea, eb = float(va.mean()), float(vb.mean())
+    with_pilot = float(np.where(choose_a, fitted, 0.0).mean()) + eb
+    evsi = max(0.0, with_pilot - max(ea, eb))
+    evpi_pair = float(np.maximum(va, vb).mean() - max(ea, eb))
+    price = float(np.mean(d.of(pl.cost_usd)))
+    return PilotValue(
+        pl.chip, pair, months, noise, evsi, evpi_pair, price, evsi - price, float(choose_a.mean())
+    )

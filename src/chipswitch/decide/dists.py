@@ -363,15 +363,22 @@ def nearest_correlation(c: FloatArray) -> tuple[FloatArray, bool]:
 
 
 def copula_uniforms(
-    rng: np.random.Generator, n: int, k: int, corr: FloatArray | None = None
+    rng: np.random.Generator, n: int, k: int, corr: FloatArray | None = None, lhs: bool = False
 ) -> FloatArray:
     """n x k uniforms whose normal scores have correlation `corr` (Gaussian copula).
 
     z = e L^T with e ~ N(0, I) and L the Cholesky factor of `corr`; u = Phi(z). The copula
     keeps each marginal exactly while imposing the rank dependence (decision_research.md 6.5
     item 2; equivalent to squigglepy's Iman-Conover in the limit, section 4.2).
+    With `lhs`, e is a Latin hypercube (McKay, Beckman & Conover 1979, Technometrics 21:239):
+    column j takes Phi^-1((pi_j(i) + v_ij) / n), pi_j a random permutation, v ~ U(0, 1), so
+    every 1/n stratum of every input holds one sample (exactly, for uncorrelated inputs).
     """
-    e = rng.standard_normal((n, k))
+    if lhs:
+        strata = rng.permuted(np.tile(np.arange(n, dtype=np.float64)[:, None], (1, k)), axis=0)
+        e = special.ndtri(np.clip((strata + rng.random((n, k))) / n, 1e-12, 1.0 - 1e-12))
+    else:
+        e = rng.standard_normal((n, k))
     if corr is not None and not np.allclose(corr, np.eye(k)):
         e = e @ np.linalg.cholesky(corr).T
     u = special.ndtr(e)

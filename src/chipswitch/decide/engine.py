@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,8 @@ from chipswitch import __version__
 from chipswitch.catalog import Catalog, load_catalog
 from chipswitch.decide import analysis, hindcast
 from chipswitch.decide.montecarlo import (
+    BLOCK,
+    METRICS,
     SUMMARY_METRICS,
     Compiled,
     Outcome,
@@ -29,8 +31,15 @@ from chipswitch.decide.montecarlo import (
     objective_values,
     simulate,
 )
-from chipswitch.decide.scenario import Scenario, load_scenario, scenario_path, unsourced
-from chipswitch.decide.verdict import Verdict, make_verdict
+from chipswitch.decide.scenario import (
+    Scenario,
+    apply_settings,
+    load_scenario_raw,
+    parse_scenario,
+    scenario_path,
+    unsourced,
+)
+from chipswitch.decide.verdict import Verdict, make_verdict, rank_value
 from chipswitch.errors import CatalogFileError, ChipswitchError
 
 Progress = Callable[[str, float], None]
@@ -38,6 +47,9 @@ Progress = Callable[[str, float], None]
 
 DEFAULT_SAMPLES = 20_000
 DEFAULT_SEED = 0
+MIN_SAMPLES = 100
+MAX_SAMPLES = 2_000_000
+MAX_HORIZON_MONTHS = 600
 DISTRIBUTION_METRICS = (
     "npv_usd",
     "cost_usd",
@@ -46,7 +58,12 @@ DISTRIBUTION_METRICS = (
     "runway_months",
 )
 HISTOGRAM_BINS = 40
-OBJECTIVE_UNIT = {"npv": "USD", "cost": "USD (negative cost)", "compute": "FLOP"}
+OBJECTIVE_UNIT = {
+    "npv": "USD",
+    "risk": "USD",
+    "cost": "USD (negative cost)",
+    "compute": "FLOP",
+}
 
 
 @dataclass(frozen=True)
@@ -59,21 +76,25 @@ class DecisionResult:
     horizon_months: int
     samples: int
     seed: int
+    lhs: bool
     objective: str
     verdict: Verdict
     options: list[analysis.OptionSummary]
     pairs: list[analysis.PairSummary]
-    sensitivity_pair: tuple[str, str]
+    pair: tuple[str, str]
     sensitivity_base: float
     tornado: list[analysis.TornadoEntry]
     sobol: list[analysis.SobolEntry]
-    break_even_pair: tuple[str, str]
     break_even: list[analysis.BreakEven]
     evpi: float
     voi: list[analysis.VoiEntry]
+    pilot: analysis.PilotValue | None
+    sizes: analysis.Sizes
     cost_over_time: dict[str, dict[str, list[float]]]
     distributions: dict[str, dict[str, Any]]
     hindcast: list[hindcast.HindcastResult]
+    decision_hindcast: dict[str, Any]
+    hindsight: list[str]
     throughput: list[dict[str, Any]]
     inputs: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
@@ -81,8 +102,8 @@ class DecisionResult:
     ported: tuple[str, ...] = ()
 
     def pilot_benchmark(self) -> dict[str, float]:
-        """EVPPI of each newly adopted chip's efficiency group: what a pilot benchmark that
-        measured the chip's real throughput and ramp would be worth before signing."""
+        """EVPPI of each newly adopted chip's efficiency group: what perfect knowledge of the
+        chip's real throughput, ramp and goodput would be worth before signing."""
         return {
             v.group.removesuffix(" efficiency"): v.evppi
             for v in self.voi
@@ -93,7 +114,7 @@ class DecisionResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; non-finite numbers become null."""
         sobol = {s.input: s for s in self.sobol}
-        a, b = self.sensitivity_pair
+        a, b = self.pair
         sens = []
         for e in self.tornado:
             row = dataclasses.asdict(e)
@@ -112,17 +133,24 @@ class DecisionResult:
                 "decision_date": self.decision_date,
                 "horizon_months": self.horizon_months,
             },
-            "run": {"samples": self.samples, "seed": self.seed, "version": __version__},
+            "run": {
+                "samples": self.samples,
+                "seed": self.seed,
+                "lhs": self.lhs,
+                "version": __version__,
+                "analysis_rows": dataclasses.asdict(self.sizes),
+            },
             "objective": self.objective,
             "objective_unit": OBJECTIVE_UNIT[self.objective],
             "verdict": dataclasses.asdict(self.verdict),
             "options": [dataclasses.asdict(o) for o in self.options],
             "pairs": [dataclasses.asdict(p) for p in self.pairs],
+            "pair": [a, b],
             "break_even": [dataclasses.asdict(b) for b in self.break_even],
-            "break_even_pair": list(self.break_even_pair),
+            "break_even_pair": [a, b],
             "sensitivity": sens,
             "sensitivity_context": {
-                "pair": list(self.sensitivity_pair),
+                "pair": [a, b],
                 "quantity": f"E[{a} - {b}] on {self.objective}",
                 "base": self.sensitivity_base,
                 "sobol_note": (
@@ -134,10 +162,13 @@ class DecisionResult:
                 "evpi": self.evpi,
                 "groups": [dataclasses.asdict(v) for v in self.voi],
                 "pilot_benchmark": self.pilot_benchmark(),
+                "pilot": None if self.pilot is None else dataclasses.asdict(self.pilot),
             },
             "cost_over_time": self.cost_over_time,
             "distributions": self.distributions,
             "hindcast": [dataclasses.asdict(h) for h in self.hindcast],
+            "decision_hindcast": self.decision_hindcast,
+            "hindsight": self.hindsight,
             "throughput": self.throughput,
             "inputs": self.inputs,
             "notes": self.notes,
@@ -159,6 +190,35 @@ def _clean(x: Any) -> Any:
     return x
 
 
+def memory_bytes(samples: int, n_inputs: int, n_options: int, horizon: int) -> int:
+    """Rough peak memory of a run: the uniform matrix, per-option metrics and the analyses'
+    copies, plus one block of (samples x months) arrays per option."""
+    per_sample = 8 * (3 * n_inputs + n_options * (len(METRICS) + 6))
+    block = 8 * BLOCK * horizon * 40
+    return samples * per_sample + block
+
+
+def check_size(samples: int, seed: int, sc: Scenario, n_inputs: int = 64) -> None:
+    """Refuse runs that cannot finish on a workstation, up front, saying what they would take."""
+    if seed < 0:
+        raise ChipswitchError(f"--seed must be a non-negative integer (got {seed})")
+    if samples < MIN_SAMPLES:
+        raise ChipswitchError(f"--samples must be at least {MIN_SAMPLES} (got {samples})")
+    h = sc.horizon
+    need = memory_bytes(samples, n_inputs, len(sc.options), h)
+    if samples > MAX_SAMPLES:
+        raise ChipswitchError(
+            f"--samples {samples:,} is above the limit of {MAX_SAMPLES:,} (it would need about "
+            f"{need / 2**30:,.1f} GiB of memory); standard errors shrink as 1/sqrt(samples), so "
+            "use --lhs or fewer samples"
+        )
+    if h > MAX_HORIZON_MONTHS:
+        raise ChipswitchError(
+            f"horizon_months: {h:,} is above the limit of {MAX_HORIZON_MONTHS} months (it "
+            f"would need about {need / 2**30:,.1f} GiB of memory)"
+        )
+
+
 def run_decision(
     sc: Scenario,
     throughput: ThroughputTable,
@@ -169,45 +229,55 @@ def run_decision(
     catalog: Catalog | None = None,
     hindcast_file: Path | None = None,
     progress: Progress | None = None,
+    lhs: bool = False,
+    pair: tuple[str, str] | None = None,
 ) -> DecisionResult:
-    """Monte Carlo of every option and the analyses on top (decision_research.md 6.4-6.5).
+    """Monte Carlo of every option and the analyses on top (docs/decide.md; decision_research.md
+    6.4-6.5). Every analysis is on `pair` (default the scenario's `compare`, else the winner
+    and the runner-up).
 
     All randomness comes from `numpy.random.default_rng(seed)`: the same scenario, seed and
     throughput give byte-identical JSON.
     """
-    if samples < 100:
-        raise ChipswitchError(f"--samples must be at least 100 (got {samples})")
+    check_size(samples, seed, sc)
     tick = progress or (lambda phase, frac: None)
     obj = objective or sc.objective
     if obj not in OBJECTIVE_UNIT:
-        raise ChipswitchError(f"unknown objective '{obj}'; choose npv, cost or compute")
+        raise ChipswitchError(f"unknown objective '{obj}'; choose npv, risk, cost or compute")
     rng = np.random.default_rng(seed)
     cm = compile_scenario(sc, throughput, catalog)
+    check_size(samples, seed, sc, len(cm.inputs))
     tick("Monte Carlo", 0.0)
-    u = cm.uniforms(rng, samples)
+    u = cm.uniforms(rng, samples, lhs=lhs)
     out = simulate(cm, u, paths=True)
     vals = objective_values(out, obj)
+    sizes = analysis.Sizes.for_samples(samples)
     options = analysis.summarise_options(cm, out, obj, SUMMARY_METRICS)
     pairs = analysis.pairwise(out, obj)
-    ranked = sorted(options, key=lambda o: (-o.expected_objective, o.id))
-    winner, runner = ranked[0].id, ranked[1].id
+    ranked = sorted(options, key=lambda o: (-rank_value(o, obj), o.id))
+    the_pair = _choose_pair(sc, pair, (ranked[0].id, ranked[1].id))
     tick("tornado", 0.3)
-    diff = analysis.Difference(cm, winner, runner, obj)
-    base, tornado = analysis.tornado(diff, u)
+    diff = analysis.Difference(cm, the_pair[0], the_pair[1], obj)
+    base, tornado = analysis.tornado(diff, u, sizes.tornado)
     tick("break-even", 0.5)
-    be_pair = sc.compare or (winner, runner)
-    be_diff = analysis.Difference(cm, be_pair[0], be_pair[1], obj)
-    targets = analysis.break_even_targets(cm, *be_pair)
-    break_even = [analysis.solve_break_even(be_diff, u, t) for t in targets]
+    targets = analysis.break_even_targets(cm, *the_pair)
+    break_even = [analysis.solve_break_even(diff, u, t, sizes.break_even) for t in targets]
     tick("Sobol' indices", 0.7)
     top = [cm.input(e.input) for e in tornado[: analysis.SOBOL_TOP] if e.swing > 0]
-    sobol = analysis.sobol(diff, top, int(rng.integers(2**31)))
+    sobol = analysis.sobol(diff, top, int(rng.integers(2**31)), sizes.sobol_base)
     tick("value of information", 0.85)
-    total_evpi, voi = analysis.value_of_information(cm, u, vals)
-    verdict = make_verdict(obj, options, pairs, tornado, break_even, be_pair)
+    ia, ib = (out.option_ids.index(x) for x in the_pair)
+    pair_vals = vals[:, [ia, ib]]
+    total_evpi, voi = analysis.value_of_information(cm, u, pair_vals, sizes.voi)
+    pilot_pair = _pilot_pair(sc, the_pair)
+    ja, jb = (out.option_ids.index(x) for x in pilot_pair)
+    pilot = analysis.pilot_value(cm, u, vals[:, ja], vals[:, jb], pilot_pair, rng)
+    verdict = make_verdict(obj, options, pairs, tornado, break_even, the_pair, pilot)
     hc_path = hindcast_file or hindcast.hindcast_path(sc.name)
     hc = hindcast.load_hindcast(hc_path)
-    hc_rows = hindcast.evaluate(cm, out, hc) if hc is not None and hc.scenario == sc.name else []
+    ours = hc is not None and hc.scenario == sc.name
+    hc_rows = hindcast.evaluate(cm, out, hc) if hc is not None and ours else []
+    decided = hindcast.decide_in_hindsight(cm, u, obj, hc) if hc is not None and ours else {}
     tick("done", 1.0)
     months = list(range(cm.horizon))
     cost_over_time: dict[str, dict[str, list[float]]] = {
@@ -215,7 +285,9 @@ def run_decision(
     }
     for oid, p in out.paths.items():
         cost_over_time[oid] = {k: [float(x) for x in v] for k, v in p.items()}
-    notes = list(cm.notes)
+    notes = list(cm.notes) + verdict.warnings
+    if hc is not None and ours and (gone := hindcast.skipped_rows(cm, hc)):
+        notes.append(f"hindcast rows without a matching input or option: {', '.join(gone)}")
     if sc.correlations:
         notes.append(
             "Sobol' indices ignore the correlations between inputs (SALib assumes independence)"
@@ -227,27 +299,50 @@ def run_decision(
         horizon_months=cm.horizon,
         samples=samples,
         seed=seed,
+        lhs=lhs,
         objective=obj,
         verdict=verdict,
         options=options,
         pairs=pairs,
-        sensitivity_pair=(winner, runner),
+        pair=the_pair,
         sensitivity_base=base,
         tornado=tornado,
         sobol=sobol,
-        break_even_pair=(be_pair[0], be_pair[1]),
         break_even=break_even,
         evpi=total_evpi,
         voi=voi,
+        pilot=pilot,
+        sizes=sizes,
         cost_over_time=cost_over_time,
         distributions=histograms(out, DISTRIBUTION_METRICS),
         hindcast=hc_rows,
+        decision_hindcast=decided,
+        hindsight=list(cm.hindsight),
         throughput=[row for plan in cm.chips.values() for row in _throughput_rows(cm, plan.key)],
         inputs=_inputs(cm),
         notes=notes,
         unsourced=unsourced(sc),
         ported=tuple(sorted({o.commitment.chip for o in sc.options if o.commitment is not None})),
     )
+
+
+def _choose_pair(
+    sc: Scenario, pair: tuple[str, str] | None, ranked: tuple[str, str]
+) -> tuple[str, str]:
+    chosen = pair or sc.compare or ranked
+    ids = [o.id for o in sc.options]
+    for name in chosen:
+        if name not in ids:
+            raise ChipswitchError(f"--pair: unknown option '{name}' (options: {', '.join(ids)})")
+    if chosen[0] == chosen[1]:
+        raise ChipswitchError("--pair: needs two different options")
+    return (chosen[0], chosen[1])
+
+
+def _pilot_pair(sc: Scenario, pair: tuple[str, str]) -> tuple[str, str]:
+    if sc.pilot is not None and sc.pilot.choose_between is not None:
+        return sc.pilot.choose_between
+    return pair
 
 
 def histograms(out: Outcome, metrics: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -329,6 +424,7 @@ def engine_throughput(
             global_batch=m.global_batch,
             seq_len=m.seq_len,
             precision=m.precision,
+            catalog=catalog,
         )
         table[(m.model, chip)] = est
     return table
@@ -343,18 +439,27 @@ def decide(
     catalog: Catalog | None = None,
     throughput: ThroughputTable | None = None,
     progress: Progress | None = None,
+    lhs: bool = False,
+    pair: tuple[str, str] | None = None,
+    settings: Sequence[str] = (),
 ) -> DecisionResult:
-    """Load the scenario (default: the seed `amazon-anthropic-2024`), get throughput from the
-    performance engine unless given, and run the decision analysis."""
+    """The entry point: load the scenario (default: the seed `amazon-anthropic-2024`), apply
+    `settings` (`KEY=VALUE`, as `--set`), get throughput from the performance engine on
+    `catalog` (default: the shipped one) unless given, and run the decision analysis. Every
+    chip lookup, price and throughput uses `catalog`."""
     hc_file = None
     origin = None
     if isinstance(scenario, Scenario):
         sc = scenario
+        if settings:
+            sc = parse_scenario(apply_settings(sc.model_dump(exclude_none=True), settings))
     else:
         path = scenario_path(scenario)
-        sc = load_scenario(path)
+        raw = load_scenario_raw(path)
+        sc = parse_scenario(apply_settings(raw, settings), str(path))
         hc_file = hindcast.hindcast_path(sc.name, path)
         origin = str(path)
+    check_size(samples, seed, sc)
     cat = catalog if catalog is not None else load_catalog()
     try:
         table = throughput if throughput is not None else engine_throughput(sc, cat, progress)
@@ -367,6 +472,8 @@ def decide(
             catalog=cat,
             hindcast_file=hc_file,
             progress=progress,
+            lhs=lhs,
+            pair=pair,
         )
     except CatalogFileError as exc:
         if origin is None or exc.path != sc.name:

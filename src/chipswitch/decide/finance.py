@@ -88,3 +88,23 @@ def runway(cash0: Arr, net_flow: FloatArray) -> tuple[FloatArray, FloatArray]:
     )
     months = np.where(any_neg, out_month, np.minimum(h + extra, RUNWAY_CAP_MONTHS))
     return months, out_month
+
+
+def terminal_value(v_next: Arr, df_horizon: Arr, growth: Arr, delay_months: Arr) -> Arr:
+    """Company value at the horizon: the next round's post-money valuation (the market's value
+    of the roadmap delivered on time) grown at the discount rate to the horizon, V_next /
+    DF(H), times g^(-D/12) for a next frontier model D months late: a delay shifts the
+    revenue curve R(t) = R0 g^(t/12) by D months (docs/decide.md 'Value'). A shrinking
+    company (g < 1) gains nothing from a delay: g is floored at 1."""
+    g = np.maximum(np.asarray(growth), 1.0)
+    shift = np.power(g, -np.asarray(delay_months) / 12.0)
+    return np.asarray(np.asarray(v_next) / np.asarray(df_horizon) * shift)
+
+
+def holders_value(keep: Arr, terminal: Arr, cash_end: Arr, df_horizon: Arr) -> Arr:
+    """Value to existing holders: their post-dilution share `keep` of the company's value at
+    the horizon, terminal value discounted at the (risky) discount rate plus the cash left at
+    face value (cash is riskless: it earns the risk-free rate and is discounted at it), floored
+    at zero (limited liability; unpaid bills count against the value)."""
+    equity = np.asarray(terminal) * np.asarray(df_horizon) + np.asarray(cash_end)
+    return np.asarray(np.asarray(keep) * np.maximum(equity, 0.0))

@@ -18,7 +18,15 @@ from pydantic import Field, model_validator
 
 from chipswitch._schema import StrictModel
 from chipswitch._yaml import load_model
-from chipswitch.decide.montecarlo import Compiled, Outcome, clip
+from chipswitch.decide.montecarlo import (
+    Compiled,
+    FloatArray,
+    Outcome,
+    Override,
+    clip,
+    objective_values,
+    simulate,
+)
 from chipswitch.decide.scenario import SCENARIO_DIR, canonical_name, iter_quantities
 
 Output = Literal["committed_chip_fleet", "hedge_switch"]
@@ -113,8 +121,8 @@ def evaluate(cm: Compiled, out: Outcome, hc: HindcastFile) -> list[HindcastResul
         if row.input is not None:
             name = canonical_name(sc, row.input)
             q = quantities.get(name)
-            if q is None:
-                raise ValueError(f"hindcast row {row.id}: unknown input '{row.input}'")
+            if q is None:  # the scenario was edited (--set, a copy): nothing to compare
+                continue
             assert row.actual is not None
             p5, p50, p95 = (float(v) for v in clip(q, q.value.ppf(np.array([0.05, 0.5, 0.95]))))
             pct = 100.0 * q.value.cdf(row.actual)
@@ -131,6 +139,8 @@ def evaluate(cm: Compiled, out: Outcome, hc: HindcastFile) -> list[HindcastResul
             )
             continue
         assert row.option is not None
+        if row.option not in out.option_ids:
+            continue
         j = out.option_ids.index(row.option)
         if row.output == "hedge_switch":
             p = float(out.metrics["hedge_switched"][:, j].mean())
@@ -165,3 +175,47 @@ def evaluate(cm: Compiled, out: Outcome, hc: HindcastFile) -> list[HindcastResul
             )
         )
     return res
+
+
+HINDSIGHT_ROWS = 20_000  # rows of the main sample behind the decision-level hindcast
+
+
+def decide_in_hindsight(
+    cm: Compiled, u: FloatArray, objective: str, hc: HindcastFile
+) -> dict[str, object]:
+    """Which option wins with the values that happened plugged in (every input row of the
+    hindcast pinned to its actual value; the inputs nobody observed keep their priors), and
+    by how much (docs/decide.md 'Hindcast')."""
+    sc = cm.scenario
+    names = dict(iter_quantities(sc))
+    pins: dict[str, Override] = {}
+    for row in hc.rows:
+        if row.input is None or row.actual is None:
+            continue
+        name = canonical_name(sc, row.input)
+        if name in names:
+            pins[name] = float(row.actual)
+    rows = u[:HINDSIGHT_ROWS]
+    out = simulate(cm, rows, pins)
+    vals = objective_values(out, objective)
+    means = {oid: float(vals[:, j].mean()) for j, oid in enumerate(out.option_ids)}
+    ranked = sorted(means, key=lambda k: (-means[k], k))
+    return {
+        "winner": ranked[0],
+        "runner_up": ranked[1],
+        "advantage": means[ranked[0]] - means[ranked[1]],
+        "expected": means,
+        "values": pins,
+        "rows": int(rows.shape[0]),
+    }
+
+
+def skipped_rows(cm: Compiled, hc: HindcastFile) -> list[str]:
+    """Hindcast rows whose input or option this scenario does not have."""
+    names = dict(iter_quantities(cm.scenario))
+    out = []
+    for row in hc.rows:
+        no_input = row.input is not None and canonical_name(cm.scenario, row.input) not in names
+        if no_input or (row.option is not None and row.option not in cm.option_ids):
+            out.append(row.id)
+    return out

@@ -1,9 +1,11 @@
-"""Vectorised Monte Carlo of every option of a scenario (decision_research.md section 6.3).
+"""Vectorised Monte Carlo of every option of a scenario (docs/decide.md 'The model';
+decision_research.md section 6.3).
 
-`compile_scenario` resolves catalog names, turns the performance engine's throughput figures
-into cost per FLOP, and lists the uncertain inputs; `simulate` maps a matrix of uniforms
-(samples x inputs) to per-option outcomes (samples x options). Everything random enters
-through that matrix, so the same rows give common random numbers across options and analyses.
+`compile_scenario` resolves catalog names and prices as of the decision date, turns the
+performance engine's throughput figures into cost per FLOP, and lists the uncertain inputs;
+`simulate` maps a matrix of uniforms (samples x inputs) to per-option outcomes (samples x
+options). Everything random enters through that matrix, so the same rows give common random
+numbers across options and analyses.
 
 Monthly grid: month t covers [t, t+1) after the decision date; rates are evaluated at t + 0.5.
 """
@@ -21,12 +23,13 @@ from numpy.typing import NDArray
 from chipswitch import units
 from chipswitch.catalog import Catalog
 from chipswitch.decide import finance
-from chipswitch.decide.dists import LogNormal, Point, copula_uniforms, nearest_correlation
+from chipswitch.decide.dateline import after, month_of
+from chipswitch.decide.dists import Normal, copula_uniforms, nearest_correlation
 from chipswitch.decide.scenario import (
     ChipChoice,
     Option,
-    Positive,
     Quantity,
+    Real,
     Scenario,
     canonical_name,
     iter_quantities,
@@ -41,6 +44,7 @@ SECONDS_PER_MONTH = units.YEAR / 12.0
 BLOCK = 8192  # samples simulated together
 PATH_SAMPLES = 10_000  # samples behind the monthly p5/p95 bands
 Z90 = 1.2815515655446004  # an 80% interval spans +-z_0.90 standard deviations
+SHARED_ERROR = "engine.shared_error"
 
 #: Per-option outcomes summarised with percentiles (money, compute, ownership, runway).
 SUMMARY_METRICS = (
@@ -48,13 +52,15 @@ SUMMARY_METRICS = (
     "cost_usd",
     "compute_cost_usd",
     "switching_cost_usd",
-    "delay_cost_usd",
+    "delay_months",
     "compute_delivered_flop",
     "ownership_sold",
+    "bridge_usd",
+    "terminal_value_usd",
     "runway_months",
 )
-#: Everything `simulate` returns per sample and option: the above plus two 0/1 events.
-METRICS = (*SUMMARY_METRICS, "cash_out", "hedge_switched")
+#: Everything `simulate` returns per sample and option: the above plus 0/1 events.
+METRICS = (*SUMMARY_METRICS, "cash_out", "compute_cut", "hedge_switched", "port_abandoned")
 
 
 class ThroughputLike(Protocol):
@@ -97,7 +103,10 @@ class InputVar:
 
 @dataclass(frozen=True)
 class ChipPlan:
-    """A hardware choice resolved against the catalog and the performance engine."""
+    """A hardware choice resolved against the catalog and the performance engine.
+
+    The engine's throughput error on this chip is lognormal: ln(multiplier) = log_median +
+    sigma (sqrt(f) z_shared + sqrt(1 - f) z_chip), f = engine_error.shared_fraction."""
 
     key: str
     chip_id: str
@@ -106,8 +115,11 @@ class ChipPlan:
     catalog_price_usd_per_chip_hour: float | None
     price_note: str | None
     throughput: tuple[dict[str, object], ...]
-    multiplier: Positive
+    log_median: float
+    sigma: float
+    error: Quantity
     choice: ChipChoice
+    implausible: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,8 @@ class Compiled:
     corr: FloatArray | None
     corr_repaired: bool
     notes: tuple[str, ...] = ()
+    hindsight: tuple[str, ...] = ()
+    shared_error: Quantity | None = None
 
     @property
     def horizon(self) -> int:
@@ -129,12 +143,17 @@ class Compiled:
     def option_ids(self) -> tuple[str, ...]:
         return tuple(o.id for o in self.scenario.options)
 
-    def uniforms(self, rng: np.random.Generator, n: int) -> FloatArray:
+    def uniforms(self, rng: np.random.Generator, n: int, lhs: bool = False) -> FloatArray:
         """n rows of correlated uniforms, one column per input (Gaussian copula)."""
-        return copula_uniforms(rng, n, len(self.inputs), self.corr)
+        return copula_uniforms(rng, n, len(self.inputs), self.corr, lhs=lhs)
 
     def input(self, name: str) -> InputVar:
         return self.inputs[self.index[name]]
+
+    @property
+    def mature(self) -> tuple[str, ...]:
+        """Hardware keys the lab runs without a port: every option may use them."""
+        return tuple(k for k, p in self.chips.items() if p.choice.ramp is None)
 
 
 def clip(q: Quantity, x: FloatArray) -> FloatArray:
@@ -146,20 +165,24 @@ def group_of(name: str) -> str:
     """Input group for value-of-information and reports (decision_research.md 6.4 'EVPPI')."""
     parts = name.split(".")
     head = parts[0]
-    if head == "throughput" or (head == "hardware" and "ramp" in parts):
+    if head == "engine":
+        return "engine error (shared)"
+    if head == "throughput" or (head == "hardware" and ("ramp" in parts or "goodput" in parts)):
         return f"{parts[1]} efficiency"
     if head == "hardware":
-        return "chip prices"
+        return "chip prices" if "max_share" not in parts else "chip capacity"
     if head == "events":
-        if parts[-1] == "port_abandoned":
-            return "migration"
         if parts[-1] == "gpu_shortfall":
             return "GPU supply"
         return "financing terms"
     if head == "options":
         return "commitment terms" if parts[2] in ("commitment", "hedge") else "financing terms"
     if head == "company":
-        return "valuation" if parts[1].startswith("next_round") else "company finances"
+        if parts[1].startswith("next_round"):
+            return "valuation"
+        if parts[1].startswith("revenue"):
+            return "revenue"
+        return "company finances"
     if head == "roadmap":
         return "compute roadmap"
     if head == "migration":
@@ -172,32 +195,48 @@ def group_of(name: str) -> str:
 def compile_scenario(
     sc: Scenario, throughput: ThroughputTable, catalog: Catalog | None = None
 ) -> Compiled:
-    """Resolve chips and offerings, cost per FLOP from `throughput`, and the input list."""
-    chips = {
-        key: _chip_plan(sc, key, choice, throughput, catalog) for key, choice in sc.hardware.items()
-    }
+    """Resolve chips and offerings (prices as of the decision date), cost per FLOP from
+    `throughput`, and the input list."""
+    notes: list[str] = []
+    hindsight = [
+        f"{name}: source dated {q.date}"
+        for name, q in iter_quantities(sc)
+        if q.date is not None and after(q.date, sc.decision_date)
+    ]
+    chips = {}
+    for key, choice in sc.hardware.items():
+        plan, used_later = _chip_plan(sc, key, choice, throughput, catalog)
+        chips[key] = plan
+        if used_later:
+            hindsight.append(used_later)
+        if plan.implausible:
+            mfus = [r.get("mfu") for r in plan.throughput]
+            notes.append(
+                f"engine MFU of {plan.chip_id} ({', '.join(f'{m:.2f}' for m in mfus if m)}) is "
+                f"above the plausible {sc.engine_error.max_plausible_mfu:.2f}; its throughput "
+                "interval was widened down to that MFU"
+            )
     inputs: list[InputVar] = []
     name_of: dict[int, str] = {}
     for name, q in iter_quantities(sc):
         name_of[id(q)] = name
         if not q.value.is_point:
             inputs.append(InputVar(name, group_of(name), "dist", q, _label(name)))
+    shared = _std_normal("systematic error of the performance engine, shared by every chip")
+    if sc.engine_error.shared_fraction > 0 and any(p.sigma > 0 for p in chips.values()):
+        name_of[id(shared)] = SHARED_ERROR
+        inputs.append(
+            InputVar(SHARED_ERROR, group_of(SHARED_ERROR), "dist", shared, "engine error, shared")
+        )
     for key, plan in chips.items():
         name = f"throughput.{key}"
-        name_of[id(plan.multiplier)] = name
-        if not plan.multiplier.value.is_point:
-            inputs.append(
-                InputVar(
-                    name, group_of(name), "dist", plan.multiplier, f"{key} throughput (engine)"
-                )
-            )
+        name_of[id(plan.error)] = name
+        if plan.sigma > 0 and sc.engine_error.shared_fraction < 1:
+            inputs.append(InputVar(name, group_of(name), "dist", plan.error, f"{key} engine error"))
     p_short = sc.supply.gpu_shortfall_probability
     inputs.append(
         InputVar("events.gpu_shortfall", "GPU supply", "event", None, "GPU shortfall", p_short)
     )
-    for key in sorted(_ported_chips(sc)):
-        name, label = f"events.{key}.port_abandoned", f"{key} port abandoned"
-        inputs.append(InputVar(name, "migration", "event", None, label, sc.migration.p_abandon))
     for o in sc.options:
         if o.financing.p_close is not None:
             name, label = f"events.{o.id}.raise_closes", f"{o.id} raise closes"
@@ -206,10 +245,16 @@ def compile_scenario(
             )
     index = {v.name: i for i, v in enumerate(inputs)}
     corr, repaired = _correlation(sc, index)
-    notes = []
     if repaired:
         notes.append("correlations were not jointly consistent; the nearest valid matrix was used")
-    return Compiled(sc, chips, tuple(inputs), index, name_of, corr, repaired, tuple(notes))
+    return Compiled(
+        sc, chips, tuple(inputs), index, name_of, corr, repaired, tuple(notes), tuple(hindsight),
+        shared,
+    )  # fmt: skip
+
+
+def _std_normal(text: str) -> Real:
+    return Real(value=Normal(dist="normal", mean=0.0, sd=1.0), derived=text)
 
 
 def _label(name: str) -> str:
@@ -218,14 +263,6 @@ def _label(name: str) -> str:
         if name.startswith(prefix):
             return name[len(prefix) :]
     return name
-
-
-def _ported_chips(sc: Scenario) -> set[str]:
-    return {
-        o.commitment.chip
-        for o in sc.options
-        if o.commitment is not None and sc.hardware[o.commitment.chip].ramp is not None
-    }
 
 
 def _correlation(sc: Scenario, index: dict[str, int]) -> tuple[FloatArray | None, bool]:
@@ -239,36 +276,74 @@ def _correlation(sc: Scenario, index: dict[str, int]) -> tuple[FloatArray | None
     return nearest_correlation(c)
 
 
+def _catalog_price(
+    sc: Scenario, key: str, choice: ChipChoice, chip_id: str, catalog: Catalog
+) -> tuple[float | None, str | None, str | None]:
+    """The offering's newest price of the type dated on or before the decision date
+    (docs/decide.md 'Honest dates'); a later one only with `allow_hindsight`, reported."""
+    where = f"hardware.{key}"
+    if choice.offering is None:
+        return None, None, None
+    try:
+        off = catalog.offering(choice.offering)
+        if off.chip != chip_id:
+            raise ValueError(f"offering {off.id} is for chip {off.chip}, not {chip_id}")
+        newest = off.price(choice.price_type)
+    except (ChipswitchError, ValueError) as exc:
+        raise CatalogFileError(sc.name, [f"{where}.offering: {exc}"]) from None
+    known = [
+        p
+        for p in off.prices
+        if p.usd_per_chip_second is not None
+        and p.type == newest.type
+        and (m := month_of(p.date)) is not None
+        and not after(m, sc.decision_date)
+    ]
+    if known:
+        p = max(known, key=lambda x: month_of(x.date) or "")
+        return p.usd_per_chip_hour, f"{off.id} {p.type} {p.date or ''}".strip(), None
+    if choice.price_usd_per_chip_hour is not None:
+        return None, None, None  # the scenario's own value stands
+    if sc.allow_hindsight:
+        note = f"{off.id} {newest.type} {newest.date or ''}".strip()
+        return newest.usd_per_chip_hour, note, f"{where}: catalog price {note}"
+    dates = ", ".join(sorted({str(p.date) for p in off.prices if p.type == newest.type}))
+    raise CatalogFileError(
+        sc.name,
+        [
+            f"{where}.offering: no '{newest.type}' price of {off.id} dated on or before the "
+            f"decision date {sc.decision_date} (catalog dates: {dates}); give "
+            f"{where}.price_usd_per_chip_hour with its source, or set allow_hindsight: true"
+        ],
+    )
+
+
 def _chip_plan(
     sc: Scenario, key: str, choice: ChipChoice, throughput: ThroughputTable, catalog: Catalog | None
-) -> ChipPlan:
+) -> tuple[ChipPlan, str | None]:
     where = f"hardware.{key}"
     chip_id, chip_name = choice.chip, choice.chip
     price: float | None = None
     note: str | None = None
+    later: str | None = None
     if catalog is not None:
         try:
             chip = catalog.chip(choice.chip)
         except ChipswitchError as exc:
             raise CatalogFileError(sc.name, [f"{where}.chip: {exc}"]) from None
         chip_id, chip_name = chip.id, chip.name
-        if choice.offering is not None:
-            try:
-                off = catalog.offering(choice.offering)
-                if off.chip != chip_id:
-                    raise ValueError(f"offering {off.id} is for chip {off.chip}, not {chip_id}")
-                p = off.price(choice.price_type)
-            except (ChipswitchError, ValueError) as exc:
-                raise CatalogFileError(sc.name, [f"{where}.offering: {exc}"]) from None
-            price = p.usd_per_chip_hour
-            note = f"{off.id} {p.type} {p.date or ''}".strip()
+        price, note, later = _catalog_price(sc, key, choice, chip_id, catalog)
     if choice.price_usd_per_chip_hour is None and price is None:
         raise CatalogFileError(
             sc.name, [f"{where}: no price (no catalog available for the offering)"]
         )
+    if choice.price_usd_per_chip_hour is None and choice.price_multiplier is None and price:
+        pass
     spf = 0.0
     rows: list[dict[str, object]] = []
     log_med, sigma = 0.0, 0.0
+    ceiling = sc.engine_error.max_plausible_mfu
+    implausible = False
     for m in sc.roadmap.models:
         est = throughput.get((m.model, chip_id))
         if est is None:
@@ -278,9 +353,16 @@ def _chip_plan(
             raise ChipswitchError(f"throughput of {m.model} on {chip_id} is not positive")
         lo, hi = (float(x) for x in est.interval)
         spf += m.flop_share / (tps * fpt)
+        s = 0.0
         if 0 < lo <= hi:
             log_med += m.flop_share * (0.5 * (math.log(lo) + math.log(hi)) - math.log(tps))
-            sigma += m.flop_share * (math.log(hi) - math.log(lo)) / (2.0 * Z90)
+            s = (math.log(hi) - math.log(lo)) / (2.0 * Z90)
+        mfu = getattr(est, "mfu", None)
+        if isinstance(mfu, float) and mfu > ceiling:
+            # widen: the interval's p10 reaches the plausible MFU (docs/decide.md 'Uncertainty')
+            implausible = True
+            s = math.hypot(s, math.log(mfu / ceiling) / Z90)
+        sigma += m.flop_share * s
         rows.append(
             {
                 "model": m.model,
@@ -288,19 +370,17 @@ def _chip_plan(
                 "tokens_per_s_per_chip": tps,
                 "interval": [lo, hi],
                 "model_flops_per_token": fpt,
-                "mfu": getattr(est, "mfu", None),
+                "mfu": mfu,
                 "plan": getattr(est, "plan", None),
+                "implausible": isinstance(mfu, float) and mfu > ceiling,
             }
         )
-    mult_dist: LogNormal | Point = (
-        LogNormal(dist="lognormal", median=math.exp(log_med), sigma=sigma)
-        if sigma > 0
-        else Point(value=1.0)
-    )
-    multiplier = Positive(
-        value=mult_dist, derived="80% interval of the performance engine's best-plan throughput"
-    )
-    return ChipPlan(key, chip_id, chip_name, spf, price, note, tuple(rows), multiplier, choice)
+    error = _std_normal(f"{key}'s own error of the performance engine (normal score)")
+    plan = ChipPlan(
+        key, chip_id, chip_name, spf, price, note, tuple(rows), log_med, sigma, error, choice,
+        implausible,
+    )  # fmt: skip
+    return plan, later
 
 
 # -- drawing values ------------------------------------------------------------------------------
@@ -338,6 +418,8 @@ class Draws:
 
     def event(self, name: str, p: Arr) -> FloatArray:
         """1.0 where the event happens (u < p), else 0.0; (n, 1)."""
+        if name in self.overrides:
+            return np.broadcast_to(np.asarray(self.pinned(name), dtype=np.float64), (self.n, 1))
         i = self.cm.index[name]
         return (self.u[:, i : i + 1] < p).astype(np.float64)
 
@@ -356,8 +438,9 @@ class Outcome:
 
 
 def objective_values(out: Outcome, objective: str) -> FloatArray:
-    """Higher is better: NPV, minus total cost, or compute delivered (samples, options)."""
-    if objective == "npv":
+    """Higher is better (samples, options): value to existing holders (`npv`, and `risk`,
+    whose ranking weighs in the CVaR), minus total cost, or compute delivered."""
+    if objective in ("npv", "risk"):
         return out.metrics["npv_usd"]
     if objective == "cost":
         return -out.metrics["cost_usd"]
@@ -376,7 +459,6 @@ class _Common:
         self.month = np.arange(self.h, dtype=np.float64)
         self.mid = self.month + 0.5
         rate = d.of(sc.discount_rate_per_year)
-        self.df = finance.discount_factor(self.mid, rate)
         self.rate = rate
         pp = d.of(sc.roadmap.price_performance_gain_per_year, 1.0)
         self.decay = np.power(pp, -self.mid / 12.0)
@@ -384,24 +466,40 @@ class _Common:
         self.k = {key: self._usd_per_flop(key) for key in cm.chips}
         self.demand = self._demand()
         c = sc.company
-        self.revenue = (
-            d.of(c.revenue_run_rate_usd_per_year)
-            / 12.0
-            * np.power(d.of(c.revenue_growth_per_year), self.mid / 12.0)
-        )
-        self.other = (
+        self.r0 = d.of(c.revenue_run_rate_usd_per_year)
+        self.growth = d.of(c.revenue_growth_per_year)
+        revenue = self.r0 / 12.0 * np.power(self.growth, self.mid / 12.0)
+        other = (
             d.of(c.other_burn_usd_per_year)
             / 12.0
             * np.power(d.of(c.other_burn_growth_per_year), self.mid / 12.0)
         )
-        self.operating = d.of(c.gross_margin) * self.revenue - self.other
+        self.operating = np.broadcast_to(d.of(c.gross_margin) * revenue - other, (d.n, self.h))
+        self.v_next = d.of(c.next_round_post_money_usd)
+        self.m_next = d.of(c.next_round_month)
+        self.own_next: Arr = 0.0
         if c.next_round_amount_usd is not None:
-            raised = self.lump(d.of(c.next_round_amount_usd), d.of(c.next_round_month))
-            self.operating = self.operating + raised
-        self.value_month = d.of(sc.migration.value_of_delay_month_usd)
+            raised = d.of(c.next_round_amount_usd)
+            self.operating = self.operating + self.lump(raised, self.m_next)
+            self.own_next = finance.equity_ownership(raised, self.v_next)
+        self.cash0 = _col(d.of(c.cash_usd), d.n)
+        self.bridge_cap = _col(d.of(c.bridge_capacity_usd), d.n)
+        self.bridge_price = self.v_next * (1.0 - d.of(c.bridge_discount))
+        self.df_h = finance.discount_factor(float(self.h), rate)
         self.shortfall = d.event("events.gpu_shortfall", d.of(sc.supply.gpu_shortfall_probability))
         self.exposed = set(sc.supply.exposed or [sc.roadmap.baseline])
-        self.base_cost = self.chip_cost(sc.roadmap.baseline, self.mid, 0.0)
+        self.caps = {key: self._cap(key) for key in cm.mature}
+        self.alt_cost = np.minimum.reduce(
+            [
+                np.broadcast_to(self.chip_cost(key, self.mid, 0.0), (d.n, self.h))
+                for key in cm.mature
+            ]
+        )
+
+    def _cap(self, key: str) -> Arr:
+        if key == self.cm.scenario.roadmap.baseline:
+            return 1.0
+        return self.d.of(self.cm.scenario.hardware[key].max_share, 1.0)
 
     def price(self, key: str) -> Arr:
         """USD per chip-hour: the given price, or the catalog price times its multiplier."""
@@ -414,26 +512,35 @@ class _Common:
         assert plan.catalog_price_usd_per_chip_hour is not None
         return plan.catalog_price_usd_per_chip_hour * self.d.of(plan.choice.price_multiplier, 1.0)
 
-    def _usd_per_flop(self, key: str) -> Arr:
-        """price / 3600 x chip-seconds per FLOP at the best plan, divided by the engine-interval
-        multiplier on throughput (decision_research.md 6.3 `c_v = price_v / (peak_v x MFU_v x
-        3600)`, with peak x MFU replaced by the engine's tokens/s x FLOP/token)."""
+    def multiplier(self, key: str) -> Arr:
+        """The engine's error on chip `key` as a throughput multiplier: exp(log_median + sigma
+        (sqrt(f) z_shared + sqrt(1 - f) z_chip)) (docs/decide.md 'Uncertainty')."""
         plan = self.cm.chips[key]
-        mult = self.d.of(plan.multiplier, 1.0)
-        return self.price(key) / units.HOUR * plan.seconds_per_flop / mult
+        f = self.cm.scenario.engine_error.shared_fraction
+        z = math.sqrt(1.0 - f) * np.asarray(self.d.of(plan.error, 0.0))
+        z = z + math.sqrt(f) * np.asarray(self.d.of(self.cm.shared_error, 0.0))
+        return np.exp(plan.log_median + plan.sigma * z)
+
+    def _usd_per_flop(self, key: str) -> Arr:
+        """price / 3600 x chip-seconds per FLOP at the best plan / engine multiplier / goodput
+        (decision_research.md 6.3 `c_v = price_v / (peak_v x MFU_v x 3600)`, with peak x MFU
+        replaced by the engine's tokens/s x FLOP/token; goodput is the share of paid chip time
+        that trains, Llama 3 405B kept > 90% on 16k H100s, arXiv:2407.21783 section 3.3.4)."""
+        plan = self.cm.chips[key]
+        good = self.d.of(plan.choice.goodput, 1.0)
+        return self.price(key) / units.HOUR * plan.seconds_per_flop / self.multiplier(key) / good
 
     def ramp(self, key: str, t: Arr, adopt: Arr) -> Arr:
         """r(t) = r_inf - (r_inf - r0) exp(-(t - start)/tau), r0 before `start`; 1 for a mature
         chip (decision_research.md 6.3, `MFU_trn(t) = MFU_gpu x [r_inf - (r_inf - r0)
-        exp(-t/tau)]`). A committed chip's ramp starts when the port is done: until then it
-        runs at r0, so a longer port costs efficiency as well as engineering."""
+        exp(-t/tau)]`). The ramp carries the new chip's software maturity; the engine's error
+        term does not repeat it. A committed chip's ramp starts when the port is done."""
         ramp = self.cm.scenario.hardware[key].ramp
         if ramp is None:
             return 1.0
         if f"efficiency.{key}" in self.d.overrides:
             return self.d.pinned(f"efficiency.{key}")
         grid = t is self.mid
-        # keyed by identity; the cache holds `adopt` itself, so its id cannot be reused
         ck = (key, adopt if isinstance(adopt, float) else id(adopt))
         hit = self._ramps.get(ck) if grid else None
         if hit is not None and hit[0] is adopt:
@@ -457,17 +564,18 @@ class _Common:
         return self.k[key] * decay / self.ramp(key, t, adopt)
 
     def _demand(self) -> FloatArray:
-        """Training FLOP per month: the first-year budget at the baseline chip's cost (or the
-        final-run FLOP times the experiment overhead, Epoch's development-cost ratio,
-        decision_research.md 3.1), growing `flop_growth_per_year` (Epoch 4-5x/yr, 3.2)."""
+        """Training FLOP to deliver per month: the first year's FLOP (times the experiment
+        overhead, Epoch's development-cost ratio, decision_research.md 3.1) growing
+        `flop_growth_per_year` (Epoch 4-5x/yr, 3.2). Demand is FLOP: what it costs follows
+        from each option's chips."""
         rm = self.cm.scenario.roadmap
         d = self.d
-        if rm.training_budget_usd_per_year is not None:
-            per_year = d.of(rm.training_budget_usd_per_year) / self.k[rm.baseline]
-        else:
-            per_year = d.of(rm.training_flop_per_year) * d.of(rm.experiment_overhead)
-        growth = np.power(d.of(rm.flop_growth_per_year), self.mid / 12.0)
-        return np.broadcast_to(np.asarray(per_year / 12.0 * growth), (d.n, self.h))
+        per_year = d.of(rm.training_flop_per_year) * d.of(rm.experiment_overhead)
+        growth = np.power(d.of(rm.flop_growth_per_year), (self.mid - 0.5) / 12.0)
+        # the year's FLOP spread so that months 0-11 sum to `per_year` exactly
+        g = np.asarray(d.of(rm.flop_growth_per_year))
+        first_year = np.where(np.abs(g - 1.0) < 1e-9, 12.0, (g - 1.0) / (g ** (1 / 12.0) - 1.0))
+        return np.broadcast_to(np.asarray(per_year / first_year * growth), (d.n, self.h))
 
     def window(self, start: Arr, end: Arr) -> FloatArray:
         """Fraction of each month [t, t+1) inside [start, end)."""
@@ -484,12 +592,6 @@ class _Common:
         at_arr = np.broadcast_to(np.asarray(at, dtype=np.float64), (self.d.n, 1))
         hit = np.floor(at_arr) == self.month
         return np.asarray(np.where(hit, amount, 0.0))
-
-    def pv(self, flow: FloatArray) -> FloatArray:
-        return np.asarray(np.sum(flow * self.df, axis=1))
-
-    def df_at(self, months: Arr) -> Arr:
-        return finance.discount_factor(months, self.rate)
 
 
 @dataclass
@@ -512,97 +614,146 @@ class _Mix:
     ported: bool = False
 
 
+def _free_allocation(
+    c: _Common, free: FloatArray, fixed: dict[str, FloatArray]
+) -> dict[str, FloatArray]:
+    """Share `free` of training spread over the mature chips, cheapest realised cost per FLOP
+    first, each up to its capacity (`max_share` less what the option already puts on it);
+    the baseline takes the rest. Decline and every uncommitted share use every chip family."""
+    keys = c.cm.mature
+    n, h = free.shape
+    if len(keys) == 1:
+        return {keys[0]: free}
+    base_key = c.cm.scenario.roadmap.baseline
+    if len(keys) == 2:  # the common case, without a sort: the other chip first when cheaper
+        other = keys[1] if keys[0] == base_key else keys[0]
+        cheaper = c.chip_cost(other, c.mid, 0.0) < c.chip_cost(base_key, c.mid, 0.0)
+        room = np.maximum(c.caps[other] - fixed.get(other, 0.0), 0.0)
+        take = np.where(cheaper, np.minimum(room, free), 0.0)
+        return {other: take, base_key: free - take}
+    costs = np.stack([np.broadcast_to(c.chip_cost(k, c.mid, 0.0), (n, h)) for k in keys])
+    caps = np.stack(
+        [np.broadcast_to(np.maximum(c.caps[k] - fixed.get(k, 0.0), 0.0), (n, h)) for k in keys]
+    )
+    order = np.argsort(costs, axis=0, kind="stable")
+    alloc = np.zeros_like(costs)
+    left = free.copy()
+    for r in range(len(keys)):
+        idx = order[r : r + 1]
+        cap = np.take_along_axis(caps, idx, axis=0)[0]
+        take = np.minimum(cap, left)
+        np.put_along_axis(alloc, idx, take[None], axis=0)
+        left = left - take
+    alloc[keys.index(base_key)] += left
+    return {k: alloc[i] for i, k in enumerate(keys)}
+
+
 def _mix(c: _Common, o: Option) -> _Mix:
     """Share of training on each chip per month (decision_research.md 6.3 compute cost
-    `sum_t FLOP(t) [s_T(t) c_trn(t) + (1 - s_T(t)) c_gpu(t)]`), with the commitment term,
-    abandonment of the port, a hedge switch (6.1 option D) and, after the term, the committed
-    chip kept only while it is the cheaper one."""
+    `sum_t FLOP(t) [s_T(t) c_trn(t) + (1 - s_T(t)) c_gpu(t)]`), with the commitment term, the
+    exit at the review when the committed chip's realised cost per FLOP is too high, a hedge
+    switch (6.1 option D), the committed chip kept after the term only while it is the
+    cheapest, and the uncommitted share on the cheapest mature chips."""
     sc, d = c.cm.scenario, c.d
-    base = sc.roadmap.baseline
     cm = o.commitment
+    n, h = d.n, c.h
     if cm is None:
-        return _Mix({base: np.ones((d.n, c.h))})
+        return _Mix(_free_allocation(c, np.ones((n, h)), {}))
     k = cm.chip
-    mix = _Mix({}, k=k, f=base, ported=sc.hardware[k].ramp is not None)
+    mix = _Mix({}, k=k, f=None, ported=sc.hardware[k].ramp is not None)
     mix.s = s = d.of(cm.share)
     mix.a = a = d.of(cm.start_month, 0.0)
     mix.term_end = term_end = a + d.of(cm.term_months)
     mix.port_end = a + d.of(sc.migration.months) if mix.ported else a
     mix.cost_k = c.chip_cost(k, c.mid, mix.port_end)
     mix.in_term = c.window(a, term_end)
-    s_eff: Arr = s * np.ones((d.n, c.h))
-    if mix.ported:
-        mix.m_ab = mix.port_end
-        p_ab = d.of(sc.migration.p_abandon)
-        mix.abandoned = d.event(f"events.{k}.port_abandoned", p_ab) * (np.asarray(s) > 0)
-        s_eff = s_eff * (1.0 - mix.abandoned * c.after(mix.m_ab))
+    s_eff: FloatArray = np.asarray(s) * np.ones((n, h))
+    if cm.exit:
+        review = d.of(cm.review_month) if cm.review_month is not None else mix.port_end + 6.0
+        mix.m_ab = review
+        at = np.asarray(review) + 0.5
+        ratio = c.chip_cost(k, at, mix.port_end) / _alt_cost_at(c, at)
+        mix.abandoned = np.asarray(
+            (ratio > d.of(sc.migration.abandon_cost_ratio)) & (np.asarray(s) > 0), dtype=np.float64
+        ) * np.ones((n, 1))
+        s_eff = s_eff * (1.0 - mix.abandoned * c.after(review))
     released: Arr = 0.0
     if o.hedge is not None:
         hg = o.hedge
-        mix.f = hg.fallback or base
+        mix.f = hg.fallback or sc.roadmap.baseline
         mix.review = review = d.of(hg.review_month)
-        ratio = c.chip_cost(k, review + 0.5, mix.port_end) / c.chip_cost(
-            mix.f, review + 0.5, -math.inf
-        )
+        at = np.asarray(review) + 0.5
+        adopt_f = review if sc.hardware[mix.f].ramp is not None else 0.0
+        ratio = c.chip_cost(k, at, mix.port_end) / c.chip_cost(mix.f, at, adopt_f)
         live = (1.0 - mix.abandoned * (np.asarray(mix.m_ab) <= review)) * (review < term_end)
         mix.switched = np.asarray(live * (ratio > d.of(hg.max_cost_ratio)), dtype=np.float64)
         released = mix.switched * np.maximum(s - d.of(hg.share_after), 0.0) * c.after(review)
-    cheaper = np.asarray(mix.cost_k <= c.base_cost, dtype=np.float64)
     post = c.after(term_end)
-    s_k = np.maximum(s_eff - released, 0.0) * (mix.in_term + post * cheaper)
-    s_f = released * (mix.in_term + post)
-    zero = np.zeros((d.n, c.h))
-    f = mix.f or base
-    shares = {k: np.asarray(s_k)}
-    shares[f] = shares.get(f, zero) + s_f
-    used = np.asarray(sum(shares.values()))
-    shares[base] = shares.get(base, zero) + (1.0 - used)
+    cheapest = np.asarray(mix.cost_k <= c.alt_cost, dtype=np.float64) * (1.0 - mix.abandoned)
+    s_k = np.maximum(s_eff - released, 0.0) * (mix.in_term + post * cheapest)
+    s_k = np.asarray(np.minimum(s_k, 1.0))
+    fixed = {k: s_k}
+    if mix.f is not None:
+        s_f = np.asarray(released * (mix.in_term + post)) * np.ones((n, h))
+        fixed[mix.f] = fixed.get(mix.f, 0.0) + s_f
+    used = np.asarray(sum(fixed.values()))
+    free = np.clip(1.0 - used, 0.0, 1.0)
+    shares = _free_allocation(c, free, fixed)
+    for key, sh in fixed.items():
+        shares[key] = shares.get(key, 0.0) + sh
     mix.shares = shares
     return mix
+
+
+def _alt_cost_at(c: _Common, t: Arr) -> Arr:
+    """Cheapest mature chip's cost per FLOP at month t."""
+    costs = [np.asarray(c.chip_cost(k, t, 0.0), dtype=np.float64) for k in c.cm.mature]
+    return np.asarray(np.minimum.reduce(costs), dtype=np.float64)
 
 
 def _adopt(sc: Scenario, o: Option, key: str, mix: _Mix) -> Arr:
     """Month a chip enters the option's fleet (ramp start): a hedge fallback at the review."""
     if key == mix.k:
         return mix.port_end
-    if o.hedge is not None and key == mix.f and key != sc.roadmap.baseline:
+    if o.hedge is not None and key == mix.f and sc.hardware[key].ramp is not None:
         return mix.review
     return 0.0
 
 
-def _commitment_costs(c: _Common, o: Option, mix: _Mix) -> tuple[FloatArray, FloatArray, Arr, Arr]:
-    """Port spend per month, lump sums per month (fallback, stranded take-or-pay, hedge
-    switch), and the schedule slip's delay in PV USD and months (decision_research.md 5.3
-    switching-cost recipe: port engineering + delay + stranded commitment + exit cost)."""
+def _commitment_costs(c: _Common, o: Option, mix: _Mix) -> tuple[FloatArray, FloatArray, Arr]:
+    """Port spend per month, lump sums per month (the exit's price: fallback engineering,
+    exit penalty, stranded take-or-pay; a hedge's switch cost), and the schedule slip in
+    months (decision_research.md 5.3 switching-cost recipe: port engineering + delay +
+    stranded commitment + exit cost)."""
     sc, d = c.cm.scenario, c.d
     zero = np.zeros((d.n, c.h))
     if mix.k is None or o.commitment is None:
-        return zero, zero, 0.0, 0.0
+        return zero, zero, 0.0
     k, mig = mix.k, sc.migration
     spend_k = np.sum(c.demand * mix.shares[k] * mix.cost_k * mix.in_term, axis=1, keepdims=True)
     planned = np.sum(c.demand * mix.s * mix.cost_k * mix.in_term, axis=1, keepdims=True)
     top = d.of(o.commitment.take_or_pay_fraction)
     stranded = np.maximum(top * planned - spend_k, 0.0)
     extras = c.lump(stranded, np.minimum(mix.term_end, c.h) - 1e-9)
+    exit_price = d.of(o.commitment.exit_penalty_usd)
     port = zero
-    delay_pv: Arr = 0.0
-    delay_months: Arr = 0.0
+    slip: Arr = 0.0
+    active = (np.asarray(mix.s) > 0).astype(np.float64)
     if mix.ported:
-        active = (np.asarray(mix.s) > 0).astype(np.float64)
         monthly = d.of(mig.engineers) * d.of(mig.loaded_cost_usd_per_engineer_year) / 12.0
         port = active * monthly * c.window(mix.a, mix.port_end)
-        extras = extras + c.lump(mix.abandoned * d.of(mig.fallback_cost_usd), mix.m_ab)
-        delay_months = d.of(mig.schedule_slip_months) * mix.s
-        delay_pv = delay_months * c.value_month * c.df_at(mix.port_end)
+        exit_price = exit_price + d.of(mig.fallback_cost_usd)
+        slip = d.of(mig.schedule_slip_months) * mix.s * active
+    extras = extras + c.lump(mix.abandoned * exit_price, mix.m_ab)
     if o.hedge is not None:
         extras = extras + c.lump(mix.switched * d.of(o.hedge.switch_cost_usd), mix.review)
-    return np.asarray(port), np.asarray(extras), delay_pv, delay_months
+    return np.asarray(port), np.asarray(extras), slip
 
 
-def _financing(c: _Common, o: Option) -> tuple[FloatArray, Arr, Arr]:
-    """Cash in per month, ownership sold, and the financing's value to existing holders
-    (decision_research.md 5.1 and 6.3 'Equity'), marked at the next priced round."""
-    sc, d = c.cm.scenario, c.d
+def _financing(c: _Common, o: Option) -> tuple[FloatArray, Arr]:
+    """Cash in per month and ownership sold (decision_research.md 5.1, 6.3 'Equity'): equity
+    sells amount / post-money; a note converts principal plus interest at the next round."""
+    d = c.d
     fin = o.financing
     amount = d.of(fin.amount_usd)
     closes: Arr = 1.0
@@ -610,75 +761,116 @@ def _financing(c: _Common, o: Option) -> tuple[FloatArray, Arr, Arr]:
         closes = d.event(f"events.{o.id}.raise_closes", d.of(fin.p_close))
     close_month = d.of(fin.close_month, 0.0)
     inflow = c.lump(closes * amount, close_month)
-    v_next = d.of(sc.company.next_round_post_money_usd)
-    m_next = d.of(sc.company.next_round_month)
     own: Arr
     if fin.instrument == "equity":
         own = finance.equity_ownership(amount, d.of(fin.post_money_usd))
     elif fin.instrument == "convertible_note":
         cap = None if fin.cap_usd is None else d.of(fin.cap_usd)
-        wait = np.maximum(np.asarray(m_next) - close_month, 0.0)
+        wait = np.maximum(np.asarray(c.m_next) - close_month, 0.0)
         rate = d.of(fin.interest_per_year)
-        own = finance.note_ownership(amount, v_next, d.of(fin.discount), cap, rate, wait)
+        own = finance.note_ownership(amount, c.v_next, d.of(fin.discount), cap, rate, wait)
     else:
         own = 0.0
-    own = closes * np.asarray(own)
-    value = closes * finance.financing_value(amount, own, v_next) * c.df_at(m_next)
-    return inflow, own, value
+    return inflow, closes * np.asarray(own)
 
 
-def _fleet(c: _Common, mix: _Mix) -> FloatArray | None:
-    """Chips of the committed chip busy with training each month: FLOP/s needed divided by
-    FLOP/s per chip at the best plan times the ramp (no price-performance drift)."""
-    if mix.k is None:
-        return None
-    plan = c.cm.chips[mix.k]
-    per_flop = (
-        plan.seconds_per_flop / c.d.of(plan.multiplier, 1.0) / c.ramp(mix.k, c.mid, mix.port_end)
-    )
-    return np.asarray(c.demand * mix.shares[mix.k] * per_flop / SECONDS_PER_MONTH, dtype=np.float32)
+@dataclass
+class _Cash:
+    spend: FloatArray  # compute actually bought per month, USD
+    delivered: FloatArray  # share of each month's planned FLOP bought
+    bridge: FloatArray  # (n,) bridge cash raised, USD
+    cash_end: FloatArray  # (n,) cash at the horizon (negative: unpaid bills)
+    cash_out: FloatArray  # (n,) 1 where own cash did not cover the plan in some month
+    cut: FloatArray  # (n,) 1 where compute was cut
+
+
+def _cash(c: _Common, planned: FloatArray, other_net: FloatArray) -> _Cash:
+    """Month by month: spend never exceeds cash plus what came in. When the plan does not fit,
+    a bridge round brings up to `bridge_capacity_usd` (in total) at the bridge price; beyond
+    it compute is cut (bought more slowly). Fixed bills (staff, port, exit) are paid first;
+    if even they do not fit, cash goes negative (docs/decide.md 'Cash')."""
+    n, h = planned.shape
+    cash = c.cash0.copy()
+    cap = c.bridge_cap.copy()
+    spend = np.empty((n, h))
+    bridge = np.zeros(n)
+    flagged = np.zeros(n, dtype=bool)
+    for t in range(h):
+        avail = cash + other_net[:, t]
+        need = planned[:, t]
+        short = np.maximum(need - avail, 0.0)
+        b = np.minimum(short, cap)
+        cap -= b
+        bridge += b
+        funds = avail + b
+        spend[:, t] = np.clip(funds, 0.0, need)
+        cash = funds - spend[:, t]
+        flagged |= short > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        delivered = np.where(planned > 0, spend / planned, 1.0)
+    cut = np.any(delivered < 1.0 - 1e-12, axis=1)
+    return _Cash(spend, delivered, bridge, cash, flagged.astype(np.float64), cut.astype(np.float64))
 
 
 def _option(c: _Common, o: Option) -> tuple[dict[str, FloatArray], FloatArray, FloatArray | None]:
     """All metrics of one option for one block of samples."""
     sc, d = c.cm.scenario, c.d
     mix = _mix(c, o)
-    compute = np.zeros((d.n, c.h))
+    cost_flop = np.zeros((d.n, c.h))
     for key, share in mix.shares.items():
         cost = mix.cost_k if key == mix.k else c.chip_cost(key, c.mid, _adopt(sc, o, key, mix))
-        compute = compute + c.demand * share * cost
-    port, extras, delay_pv, _ = _commitment_costs(c, o, mix)
-    # GPU supply shortfall: a delay in proportion to the share on exposed chips (6.2)
+        cost_flop = cost_flop + share * cost
+    planned = c.demand * cost_flop
+    port, extras, slip = _commitment_costs(c, o, mix)
+    inflow, own = _financing(c, o)
+    other_net = c.operating + inflow - port - extras
+    cash = _cash(c, planned, other_net)
+    runway, _ = finance.runway(c.cash0, np.asarray(other_net - planned))
+    # delays of the next frontier model, months (docs/decide.md 'Value')
     exposure = sum(
         np.mean(mix.shares[key], axis=1, keepdims=True) for key in mix.shares if key in c.exposed
     )
     short = c.shortfall * d.of(sc.supply.shortfall_delay_months) * np.asarray(exposure)
-    delay_pv = delay_pv + short * c.value_month * c.df_at(c.h / 2.0)
-    flop_lost = short * np.mean(c.demand, axis=1, keepdims=True)
-    inflow, own, fin_value = _financing(c, o)
-    # cash and runway: compute stops when cash runs out; each lost month is a month of delay
-    outflow = compute + port + extras
-    net = c.operating - outflow + inflow
-    runway, out_month = finance.runway(_col(d.of(sc.company.cash_usd), d.n), np.asarray(net))
-    lost = c.after(out_month[:, None])
-    flop_lost = flop_lost + np.sum(c.demand * lost, axis=1, keepdims=True)
-    delay_pv = delay_pv + c.value_month * np.sum(lost * c.df, axis=1, keepdims=True)
-    npv = fin_value - c.pv(outflow)[:, None] - delay_pv
+    missing = np.sum(c.demand * (1.0 - cash.delivered), axis=1, keepdims=True)
+    slower = np.sum(1.0 - cash.delivered, axis=1, keepdims=True)  # months of compute not bought
+    delay = _col(slip + short + slower, d.n)
+    flop_lost = short * np.mean(c.demand, axis=1, keepdims=True) + missing
+    terminal = _col(finance.terminal_value(c.v_next, c.df_h, c.growth, delay[:, None]), d.n)
+    own_bridge = cash.bridge / (_col(c.bridge_price, d.n) + cash.bridge)
+    keep = (1.0 - _col(own, d.n)) * (1.0 - _col(c.own_next, d.n)) * (1.0 - own_bridge)
+    value = finance.holders_value(keep, terminal, cash.cash_end, _col(c.df_h, d.n))
     switching = np.sum(port + extras, axis=1)
-    compute_total = np.sum(compute, axis=1)
+    compute_total = np.sum(planned, axis=1)
     metrics = {
-        "npv_usd": _col(npv, d.n),
+        "npv_usd": value,
         "cost_usd": compute_total + switching,
         "compute_cost_usd": compute_total,
         "switching_cost_usd": switching,
-        "delay_cost_usd": _col(delay_pv, d.n),
+        "delay_months": delay,
         "compute_delivered_flop": _col(np.sum(c.demand, axis=1, keepdims=True) - flop_lost, d.n),
-        "ownership_sold": _col(own, d.n),
+        "ownership_sold": 1.0 - keep,
+        "bridge_usd": cash.bridge,
+        "terminal_value_usd": terminal,
         "runway_months": runway,
-        "cash_out": np.isfinite(out_month).astype(np.float64),
+        "cash_out": cash.cash_out,
+        "compute_cut": cash.cut,
         "hedge_switched": _col(mix.switched, d.n),
+        "port_abandoned": _col(mix.abandoned, d.n),
     }
-    return metrics, compute, _fleet(c, mix)
+    return metrics, cash.spend, _fleet(c, mix, cash.delivered)
+
+
+def _fleet(c: _Common, mix: _Mix, delivered: FloatArray) -> FloatArray | None:
+    """Chips of the committed chip busy with training each month: FLOP/s bought on it divided
+    by FLOP/s per chip at the best plan times the ramp and goodput (no price drift)."""
+    if mix.k is None:
+        return None
+    plan = c.cm.chips[mix.k]
+    good = c.d.of(plan.choice.goodput, 1.0)
+    per_flop = plan.seconds_per_flop / c.multiplier(mix.k) / c.ramp(mix.k, c.mid, mix.port_end)
+    per_flop = per_flop / good
+    flop = c.demand * mix.shares[mix.k] * delivered
+    return np.asarray(flop * per_flop / SECONDS_PER_MONTH, dtype=np.float32)
 
 
 def _col(x: Arr, n: int) -> FloatArray:

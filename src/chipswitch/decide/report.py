@@ -137,7 +137,7 @@ def _options_table(res: DecisionResult) -> str:
         "",
         "P(best)",
         "E[objective]",
-        "NPV p5 / p50 / p95",
+        "value to holders p5 / p50 / p95",
         "cost p50",
         "FLOP delivered p50",
         "sold p50",
@@ -165,7 +165,7 @@ def _pairs_table(res: DecisionResult) -> str:
 
 
 def _break_even_table(res: DecisionResult) -> str:
-    a, b = res.break_even_pair
+    a, b = res.pair
     rows = [
         [
             be.label,
@@ -187,7 +187,7 @@ def _sobol_table(res: DecisionResult) -> str:
         [s.input, f"{s.s1:.3f} ± {s.s1_conf:.3f}", f"{s.st:.3f} ± {s.st_conf:.3f}"]
         for s in res.sobol
     ]
-    a, b = res.sensitivity_pair
+    a, b = res.pair
     note = (
         f'<p class="note">Variance of {html.escape(a)} − {html.escape(b)} explained (SALib, '
         "Saltelli design); inputs outside this list at their medians; correlations ignored.</p>"
@@ -231,7 +231,7 @@ def _dist_note(res: DecisionResult) -> str:
 
 
 def _tornado_note(res: DecisionResult) -> str:
-    a, b = res.sensitivity_pair
+    a, b = res.pair
     return (
         f"E[{a} − {b}] on {OBJECTIVE_LABEL[res.objective]} with one input pinned at its p10 and "
         f"p90 (events: off / on); the line is the unpinned expectation "
@@ -240,7 +240,7 @@ def _tornado_note(res: DecisionResult) -> str:
 
 
 def _break_even_note(res: DecisionResult) -> str:
-    a, b = res.break_even_pair
+    a, b = res.pair
     return f"E[{a} − {b}] as one input moves; it crosses zero at the break-even value (dot)."
 
 
@@ -277,7 +277,7 @@ def _distributions(res: DecisionResult) -> Any:
     from plotly.subplots import make_subplots
 
     titles = {
-        "npv_usd": "NPV (USD)",
+        "npv_usd": "value to existing holders (USD)",
         "cost_usd": "total compute cost (USD)",
         "compute_delivered_flop": "compute delivered (FLOP)",
         "runway_months": "runway (months)",
@@ -338,7 +338,7 @@ def _tornado(res: DecisionResult) -> Any:
     )
     fig.add_vline(x=base, line_dash="dot", line_color="#444")
     fig.add_vline(x=0, line_color="#000", line_width=1)
-    a, b = res.sensitivity_pair
+    a, b = res.pair
     fig.update_xaxes(title=f"E[{a} − {b}] ({OBJECTIVE_UNIT[res.objective]})")
     return fig
 

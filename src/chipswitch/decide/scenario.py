@@ -13,18 +13,21 @@ for editors (`data/scenario.schema.json`).
 
 from __future__ import annotations
 
+import copy
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import yaml
 from pydantic import BaseModel, Field, GetJsonSchemaHandler, ValidationError, model_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from chipswitch._schema import StrictModel
 from chipswitch._yaml import format_validation_error, read_yaml
+from chipswitch.decide.dateline import after
 from chipswitch.decide.dists import INTERVAL_PATTERN, Dist, parse_value
 from chipswitch.errors import CatalogFileError, ChipswitchError, UnknownNameError
 
@@ -33,7 +36,8 @@ SCENARIO_DIR = DATA_DIR / "scenarios"
 SCHEMA_PATH = DATA_DIR / "scenario.schema.json"
 DEFAULT_SCENARIO = "amazon-anthropic-2024"
 
-Objective = Literal["npv", "cost", "compute"]
+Objective = Literal["npv", "cost", "compute", "risk"]
+DATE_PATTERN = r"^\d{4}-\d{2}(-\d{2})?$"
 KEY_PATTERN = r"^[a-z][a-z0-9_\-]*$"
 
 
@@ -51,6 +55,12 @@ class Quantity(StrictModel):
     source: str | None = Field(default=None, description="where the number comes from")
     assumption: str | None = Field(default=None, description="why this modelling choice")
     derived: str | None = Field(default=None, description="arithmetic on sourced numbers")
+    date: str | None = Field(
+        default=None,
+        pattern=DATE_PATTERN,
+        description="date of the newest source behind the number (YYYY-MM or YYYY-MM-DD); "
+        "after the decision date it is hindsight",
+    )
 
     lower: ClassVar[float] = -math.inf
     upper: ClassVar[float] = math.inf
@@ -202,6 +212,12 @@ class Company(StrictModel):
         default=None, description="cash the next round brings under every option, USD"
     )
     min_runway_months: NonNegative = Field(description="runway the lab wants to keep, months")
+    bridge_capacity_usd: NonNegative = Field(
+        description="cash a bridge round can bring over the horizon when cash runs out, USD"
+    )
+    bridge_discount: Fraction = Field(
+        description="bridge price: discount to the next round's post-money valuation"
+    )
 
 
 class ModelRun(StrictModel):
@@ -221,11 +237,8 @@ class Roadmap(StrictModel):
     """Training compute the lab plans to buy (decision_research.md 6.2 'Performance and cost')."""
 
     baseline: str = Field(description="hardware key of the incumbent fleet (e.g. gpu)")
-    training_budget_usd_per_year: NonNegative | None = Field(
-        default=None, description="first-year training spend at baseline cost, USD/yr"
-    )
-    training_flop_per_year: NonNegative | None = Field(
-        default=None, description="first-year final-run FLOP (experiments added on top)"
+    training_flop_per_year: NonNegative = Field(
+        description="training FLOP to deliver in the first year after the decision (FLOP/yr)"
     )
     flop_growth_per_year: Positive = Field(description="training FLOP multiplier per year")
     price_performance_gain_per_year: Positive = Field(
@@ -235,16 +248,15 @@ class Roadmap(StrictModel):
         description="FLOP per USD multiplier per year, applied to every chip",
     )
     experiment_overhead: Positive = Field(
-        description="total training FLOP / final-run FLOP (>= 1; Epoch 1.2-1.5)"
+        default_factory=lambda: Positive(
+            value=1.0, assumption="training_flop_per_year includes the experiments"
+        ),
+        description="multiplies training_flop_per_year (total / final-run FLOP; Epoch 1.2-1.5)",
     )
     models: list[ModelRun] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _check(self) -> Roadmap:
-        if (self.training_budget_usd_per_year is None) == (self.training_flop_per_year is None):
-            raise ValueError(
-                "give exactly one of training_budget_usd_per_year, training_flop_per_year"
-            )
         total = sum(m.flop_share for m in self.models)
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"models' flop_share must sum to 1 (they sum to {total:g})")
@@ -275,6 +287,15 @@ class ChipChoice(StrictModel):
         default=None, description="uncertainty on the offering's catalog price (x)"
     )
     ramp: Ramp | None = Field(default=None, description="absent: the chip is already mature")
+    goodput: Fraction | None = Field(
+        default=None,
+        description="share of paid chip time that trains (failures, restarts, checkpoints); "
+        "absent: 1",
+    )
+    max_share: Fraction | None = Field(
+        default=None,
+        description="most of the lab's training this chip can take (capacity); absent: 1",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ChipChoice:
@@ -323,6 +344,18 @@ class Commitment(StrictModel):
         default=None, description="minimum spend as a share of the planned committed spend"
     )
     start_month: NonNegative | None = Field(default=None, description="months after the decision")
+    exit: bool = Field(
+        default=True,
+        description="the terms allow leaving the committed chip at the review "
+        "(paying exit_penalty_usd, the rest of take-or-pay and migration.fallback_cost_usd)",
+    )
+    review_month: NonNegative | None = Field(
+        default=None,
+        description="when the exit is considered, months; default six months after the port",
+    )
+    exit_penalty_usd: NonNegative | None = Field(
+        default=None, description="paid to the investor on exit, USD"
+    )
 
 
 class Hedge(StrictModel):
@@ -360,10 +393,10 @@ class Migration(StrictModel):
     months: NonNegative = Field(description="duration of the port, months")
     loaded_cost_usd_per_engineer_year: NonNegative
     schedule_slip_months: NonNegative = Field(description="delay of the next frontier model")
-    value_of_delay_month_usd: NonNegative = Field(
-        description="revenue lost or deferred per month of delay (slip, shortfall, cash-out)"
+    abandon_cost_ratio: Positive = Field(
+        description="abandon the port at the review when the committed chip's realised cost "
+        "per FLOP exceeds this multiple of the best alternative's"
     )
-    p_abandon: Probability = Field(description="probability the port is abandoned")
     fallback_cost_usd: NonNegative = Field(description="cost of falling back when abandoned")
 
 
@@ -374,6 +407,37 @@ class Supply(StrictModel):
     shortfall_delay_months: NonNegative
     exposed: list[str] | None = Field(
         default=None, description="hardware keys hit by the shortfall; default the baseline"
+    )
+
+
+class EngineError(StrictModel):
+    """How the performance engine's error is shared between chips."""
+
+    shared_fraction: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="share of each chip's log-throughput error variance common to every chip",
+    )
+    max_plausible_mfu: float = Field(
+        default=0.65,
+        gt=0.0,
+        le=1.0,
+        description="engine MFU above this is flagged and its interval widened down to it",
+    )
+    source: str | None = None
+    assumption: str | None = None
+
+
+class Pilot(StrictModel):
+    """Pay for a pilot on the committed chip, observe its efficiency with noise, then choose."""
+
+    chip: str = Field(description="hardware key of the chip piloted")
+    months: NonNegative = Field(description="duration of the pilot, months")
+    cost_usd: NonNegative = Field(description="all-in cost of the pilot and of waiting, USD")
+    noise_sd: Positive = Field(description="sd of the pilot's log-efficiency measurement")
+    choose_between: tuple[str, str] | None = Field(
+        default=None, description="option pair decided after the pilot; default `compare`"
     )
 
 
@@ -398,6 +462,18 @@ class Scenario(StrictModel):
     migration: Migration
     supply: Supply
     correlations: list[Coefficient] = Field(default_factory=list)
+    engine_error: EngineError = Field(default_factory=lambda: EngineError())
+    pilot: Pilot | None = None
+    allow_hindsight: bool = Field(
+        default=False,
+        description="accept sources and catalog prices dated after the decision date",
+    )
+    risk_aversion: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="weight of CVaR 5% in the risk objective: (1 - w) E[V] + w CVaR_5%(V)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -441,6 +517,12 @@ def _cross_problems(sc: Scenario) -> Iterator[str]:
     for key in sc.supply.exposed or []:
         if key not in hw:
             yield f"supply.exposed: unknown hardware key '{key}'{_known(hw)}"
+    if sc.pilot is not None:
+        if sc.pilot.chip not in hw:
+            yield f"pilot.chip: unknown hardware key '{sc.pilot.chip}'{_known(hw)}"
+        for name in sc.pilot.choose_between or ():
+            if name not in ids:
+                yield f"pilot.choose_between: unknown option '{name}'{_known(ids)}"
     if sc.compare is not None:
         for name in sc.compare:
             if name not in ids:
@@ -448,6 +530,14 @@ def _cross_problems(sc: Scenario) -> Iterator[str]:
         if sc.compare[0] == sc.compare[1]:
             yield "compare: needs two different options"
     names = {path: q for path, q in iter_quantities(sc)}
+    if not sc.allow_hindsight:
+        for path, q in names.items():
+            if q.date is not None and after(q.date, sc.decision_date):
+                yield (
+                    f"{path}: source dated {q.date} is after the decision date "
+                    f"{sc.decision_date} (hindsight); use a source from before it, move the fact "
+                    "to the hindcast, or set allow_hindsight: true"
+                )
     extra = {f"throughput.{k}" for k in hw}
     for i, c in enumerate(sc.correlations):
         for name in c.between:
@@ -538,6 +628,8 @@ def parse_scenario(data: Any, origin: str = "<scenario>") -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise CatalogFileError(origin, _format(exc)) from None
+    except RecursionError:
+        raise CatalogFileError(origin, ["nested too deeply to be a scenario"]) from None
 
 
 def scenario_path(name_or_path: str | Path | None = None) -> Path:
@@ -563,10 +655,84 @@ def shipped_scenarios() -> list[str]:
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml") if not p.stem.endswith(".hindcast"))
 
 
+def load_scenario_raw(path: Path) -> Any:
+    """The parsed YAML of a scenario file; nesting too deep to parse is a one-line error."""
+    try:
+        return read_yaml(path)
+    except RecursionError:
+        raise CatalogFileError(str(path), ["nested too deeply to be a scenario"]) from None
+
+
 def load_scenario(name_or_path: str | Path | None = None) -> Scenario:
     """Read and validate a scenario file (or a shipped scenario by name)."""
     path = scenario_path(name_or_path)
-    return parse_scenario(read_yaml(path), str(path))
+    return parse_scenario(load_scenario_raw(path), str(path))
+
+
+def apply_settings(raw: Any, settings: Sequence[str]) -> Any:
+    """`KEY=VALUE` overrides on a parsed scenario (`--set`): dotted keys as in the file,
+    options by id (or index); VALUE is read as YAML (`2.5`, `"3 to 5"`, `true`). A number
+    replaces the value and its source (the source no longer applies); setting a chip's
+    `price_usd_per_chip_hour` drops its `price_multiplier` and the correlations naming it."""
+    if not settings:
+        return raw
+    if not isinstance(raw, dict):
+        raise CatalogFileError("--set", ["the scenario is not a mapping"])
+    out = copy.deepcopy(raw)
+    for item in settings:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ChipswitchError(f"--set {item!r}: expected KEY=VALUE")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ChipswitchError(f"--set {key}: cannot read the value {text!r}") from None
+        node = out
+        parts = key.split(".")
+        for i, part in enumerate(parts[:-1]):
+            node = _child(node, part, ".".join(parts[: i + 1]))
+        last = parts[-1]
+        if isinstance(node, list):
+            raise ChipswitchError(f"--set {key}: name a field inside the item")
+        if not isinstance(node, dict):
+            raise ChipswitchError(f"--set {key}: '{'.'.join(parts[:-1])}' is not a section")
+        old = node.get(last)
+        replaces_number = isinstance(old, dict) and "value" in old and not isinstance(value, dict)
+        number = isinstance(value, int | float | str) and not isinstance(value, bool)
+        if replaces_number or (number and _quantity_key(last)):
+            node[last] = {"value": value, "assumption": f"set on the command line ({key})"}
+        else:
+            node[last] = value
+        if last == "price_usd_per_chip_hour" and node.pop("price_multiplier", None) is not None:
+            gone = ".".join([*parts[:-1], "price_multiplier"])
+            out["correlations"] = [
+                c
+                for c in out.get("correlations") or []
+                if not (isinstance(c, dict) and gone in (c.get("between") or []))
+            ]
+    return out
+
+
+def _quantity_key(name: str) -> bool:
+    return not name.endswith(("_id", "chip", "offering", "price_type", "instrument", "label"))
+
+
+def _child(node: Any, part: str, where: str) -> Any:
+    """`node[part]`: a mapping key, or a list item by index or by its `id`."""
+    if isinstance(node, list):
+        for item in node:
+            if isinstance(item, dict) and item.get("id") == part:
+                return item
+        if part.isdigit() and int(part) < len(node):
+            return node[int(part)]
+        ids = [str(item.get("id")) for item in node if isinstance(item, dict)]
+        raise ChipswitchError(f"--set {where}: no item '{part}'{_known(ids)}")
+    if isinstance(node, dict):
+        if part not in node or node[part] is None:
+            node[part] = {}
+        return node[part]
+    raise ChipswitchError(f"--set {where}: not a section")
 
 
 # -- JSON Schema --------------------------------------------------------------------------------
