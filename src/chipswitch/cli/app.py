@@ -56,6 +56,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "chipswitch.cli.decide_cmds",
         "Decide whether an investment tied to a chip commitment is worth taking.",
     ),
+    "decide-diff": (
+        "chipswitch.cli.decide_cmds",
+        "Which inputs differ between two decision scenarios, and how every output moved.",
+    ),
     "sweep": (
         "chipswitch.cli.sweep_cmds",
         "Run a plan search at every point of a design-space grid; write one row per point.",
