@@ -219,7 +219,8 @@ def goodput_fraction(
         with np.errstate(divide="ignore"):
             mtbf = np.where(lam > 0, 1.0 / np.where(lam > 0, lam, 1.0), np.inf)
         interval_s = daly_interval(write_s, mtbf)
-    return np.asarray(1.0 / wall_factor(lam, write_s, restart_s, interval_s), float)
+    # wall_factor >= 1 in exact arithmetic; clip the last-bit rounding of exp/expm1
+    return np.asarray(np.minimum(1.0, 1.0 / wall_factor(lam, write_s, restart_s, interval_s)))
 
 
 #: z of the 90th percentile of a standard normal: an 80% interval spans +/- this many sigmas.
@@ -325,7 +326,7 @@ def _goodput_at(
     lam = chips * rate
     mtbf = math.inf if lam == 0 else 1.0 / lam
     tau = float(daly_interval(write, mtbf)) if interval is None else interval
-    return float(1.0 / wall_factor(lam, write, restart, tau)), tau
+    return min(1.0, float(1.0 / wall_factor(lam, write, restart, tau))), tau  # rounding
 
 
 def _split(
