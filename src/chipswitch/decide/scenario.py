@@ -290,7 +290,7 @@ class ChipChoice(StrictModel):
     goodput: Fraction | None = Field(
         default=None,
         description="share of paid chip time that trains (failures, restarts, checkpoints); "
-        "absent: 1",
+        "absent: the all-in figure of chipswitch.planning.goodput for the chip's family",
     )
     max_share: Fraction | None = Field(
         default=None,
