@@ -174,7 +174,7 @@ PATH_WORDS: tuple[tuple[str, str], ...] = (
     (r"_per_year$", " per year"),
     (r"^r_inf$", "long-run efficiency"),
     (r"^r0$", "starting efficiency"),
-    (r"^tau_months$", "ramp time (months)"),
+    (r"^tau_months$", "time constant (months)"),
     (r"_months$", " (months)"),
     (r"_month$", " (month)"),
     (r"^p_close$", "chance it closes"),

@@ -74,7 +74,7 @@ const fmt = (() => {
     [/_usd_per_chip_hour$/, " ($/chip-hour)"], [/_usd_per_engineer_year$/, " ($/engineer-year)"],
     [/_usd_per_year$/, " ($/year)"], [/_usd_per_month$/, " ($/month)"], [/_usd$/, " ($)"],
     [/_per_year$/, " per year"], [/^r_inf$/, "long-run efficiency"], [/^r0$/, "starting efficiency"],
-    [/^tau_months$/, "ramp time (months)"], [/_months$/, " (months)"], [/_month$/, " (month)"],
+    [/^tau_months$/, "time constant (months)"], [/_months$/, " (months)"], [/_month$/, " (month)"],
     [/^p_close$/, "chance it closes"], [/^p_abandon$/, "chance the port is abandoned"],
     [/^take_or_pay_fraction$/, "take-or-pay share"],
   ];
