@@ -14,6 +14,7 @@ import pytest
 from chipswitch import format as fmt
 from chipswitch.decide.charts import METRICS, distributions, nice_ticks, tornado
 from chipswitch.decide.engine import OBJECTIVE_UNIT, DecisionResult, decide
+from chipswitch.decide.report import render_html
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +65,10 @@ def test_nice_ticks() -> None:
     assert got["tickvals"] == [-1e11, -7.5e10, -5e10, -2.5e10]
     assert got["ticktext"] == ["-$100B", "-$75B", "-$50B", "-$25B"]
     assert nice_ticks(1.0, 1.0, fmt.money) == {}
+
+
+@pytest.mark.slow
+def test_report_embeds_the_charts_without_a_cloud_button(res: DecisionResult) -> None:
+    text = render_html(res)
+    assert '"showSendToCloud": false' in text
+    assert "≤" in text or "≥" in text  # overflow bins labelled

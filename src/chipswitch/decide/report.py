@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from chipswitch._io import atomic_write_text
+from chipswitch._plotly import PLOTLY_CONFIG
+from chipswitch.decide import charts
 from chipswitch.decide.engine import OBJECTIVE_UNIT, DecisionResult
 from chipswitch.decide.verdict import OBJECTIVE_LABEL, fmt_objective, fmt_usd
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
-TORNADO_BARS = 15
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
@@ -40,8 +41,12 @@ def write_report(res: DecisionResult, path: Path) -> Path:
 
 def render_html(res: DecisionResult) -> str:
     figures = [
-        ("Outcome distributions", _distributions(res), _dist_note(res)),
-        ("Tornado: one-at-a-time p10 / p90 swings", _tornado(res), _tornado_note(res)),
+        ("Outcome distributions", charts.distributions(res), _dist_note(res)),
+        (
+            "Tornado: one-at-a-time p10 / p90 swings",
+            charts.tornado(res, res.pair, OBJECTIVE_UNIT[res.objective]),
+            _tornado_note(res),
+        ),
         ("Break-even curves", _break_even(res), _break_even_note(res)),
         ("Compute cost over time", _cost_over_time(res), "Mean per month, band p5 to p95."),
         ("Value of information", _voi(res), _voi_note(res)),
@@ -54,7 +59,7 @@ def render_html(res: DecisionResult) -> str:
         div = fig.to_html(
             full_html=False,
             include_plotlyjs=first,
-            config={"displaylogo": False, "responsive": True},
+            config=PLOTLY_CONFIG,
         )
         first = False
         body.append(_section(title, f'<p class="note">{html.escape(note)}</p>{div}'))
@@ -227,7 +232,10 @@ def _inputs_table(res: DecisionResult) -> str:
 
 
 def _dist_note(res: DecisionResult) -> str:
-    return f"{res.samples:,} samples per option; tails beyond p0.5/p99.5 folded into the end bins."
+    return (
+        f"{res.samples:,} samples per option, one row per option; tails beyond p0.5/p99.5 "
+        "folded into the end bins, which are labelled ≤ / ≥ their edge."
+    )
 
 
 def _tornado_note(res: DecisionResult) -> str:
@@ -270,77 +278,6 @@ def _fig(**layout: Any) -> Any:
 
 def _color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
-
-
-def _distributions(res: DecisionResult) -> Any:
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    titles = {
-        "npv_usd": "value to existing holders (USD)",
-        "cost_usd": "total compute cost (USD)",
-        "compute_delivered_flop": "compute delivered (FLOP)",
-        "runway_months": "runway (months)",
-    }
-    fig = make_subplots(rows=2, cols=2, subplot_titles=list(titles.values()))
-    for k, metric in enumerate(titles):
-        hist = res.distributions[metric]
-        edges = hist["edges"]
-        mids = [(edges[i] + edges[i + 1]) / 2 for i in range(len(edges) - 1)]
-        for j, (oid, counts) in enumerate(hist["counts"].items()):
-            fig.add_trace(
-                go.Scatter(
-                    x=mids,
-                    y=counts,
-                    mode="lines",
-                    line={"shape": "hvh", "color": _color(j)},
-                    name=oid,
-                    legendgroup=oid,
-                    showlegend=k == 0,
-                ),
-                row=k // 2 + 1,
-                col=k % 2 + 1,
-            )
-    fig.update_layout(template="plotly_white", height=620, margin={"t": 50})
-    return fig
-
-
-def _tornado(res: DecisionResult) -> Any:
-    import plotly.graph_objects as go
-
-    bars = list(reversed(res.tornado[:TORNADO_BARS]))
-    labels = [e.label for e in bars]
-    base = res.sensitivity_base
-    fig = _fig(height=80 + 28 * len(bars), barmode="overlay")
-    lo_text = [f"{e.low_value:.3g}" if e.kind == "dist" else "no" for e in bars]
-    hi_text = [f"{e.high_value:.3g}" if e.kind == "dist" else "yes" for e in bars]
-    fig.add_trace(
-        go.Bar(
-            y=labels,
-            x=[e.low - base for e in bars],
-            base=base,
-            orientation="h",
-            name="input at p10 (event off)",
-            marker_color="#6baed6",
-            text=lo_text,
-        )
-    )
-    fig.add_trace(
-        go.Bar(
-            y=labels,
-            x=[e.high - base for e in bars],
-            base=base,
-            orientation="h",
-            name="input at p90 (event on)",
-            marker_color="#fd8d3c",
-            text=hi_text,
-        )
-    )
-    fig.add_vline(x=base, line_dash="dot", line_color="#444")
-    fig.add_vline(x=0, line_color="#000", line_width=1)
-    a, b = res.pair
-    fig.update_xaxes(title=f"E[{a} − {b}] ({OBJECTIVE_UNIT[res.objective]})")
-    return fig
 
 
 def _break_even(res: DecisionResult) -> Any:
