@@ -245,9 +245,9 @@ def check_device_is_chip(device_kind: str, device_name: str, chip: Chip) -> None
         return
     what = "a CPU" if device_kind == "cpu" else f"a {device_kind} device"
     raise ChipswitchError(
-        f"the profile was measured on {what} ({device_name}), which cannot be {chip.id} "
-        f"({chip.vendor}): its rates are not {chip.id} efficiencies; calibrate on the "
-        f"{chip.id} itself, or without --hardware to plan for this device (--hardware {LOCAL})"
+        f"{what} ({device_name}) cannot be {chip.id} ({chip.vendor}): its measured rates are "
+        f"not {chip.id} efficiencies; calibrate on the {chip.id} itself, or without --hardware "
+        f"to plan for this device (--hardware {LOCAL})"
     )
 
 

@@ -21,7 +21,13 @@ from typer import _click as click  # typer 0.29 vendors click; its Group/Command
 from typer.core import TyperCommand, TyperGroup
 
 from chipswitch import __version__
-from chipswitch.cli.common import EXIT_USER_ERROR, USER_ERRORS, report_error, set_catalog_dirs
+from chipswitch.cli.common import (
+    EXIT_USER_ERROR,
+    USER_ERRORS,
+    report_error,
+    report_usage_error,
+    set_catalog_dirs,
+)
 
 #: The catalog directory environment variable (the same name `chipswitch.catalog` reads).
 ENV_VAR = "CHIPSWITCH_CATALOG"
@@ -109,7 +115,7 @@ class _Listed(TyperCommand):
 
 class _Group(TyperGroup):
     """Root group: lists `COMMANDS` without importing them, loads the one that runs, and turns
-    user errors raised by any subcommand into one red line, exit 2."""
+    user errors raised by any subcommand, and usage errors, into one red line, exit 2."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -131,6 +137,41 @@ class _Group(TyperGroup):
         except USER_ERRORS as exc:
             report_error(exc)
             raise typer.Exit(EXIT_USER_ERROR) from None
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Usage errors (an unknown option, a value that is not a number, a missing command)
+        as one red `error:` line, exit 2, instead of rich's boxed panel."""
+        run: dict[str, Any] = {
+            "args": args,
+            "prog_name": prog_name,
+            "complete_var": complete_var,
+            "windows_expand_args": windows_expand_args,
+            **extra,
+        }
+        if not standalone_mode:
+            return super().main(**run, standalone_mode=False)
+        try:
+            rv = super().main(**run, standalone_mode=False)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `chipswitch`: the help
+            exc.ctx.get_help()  # typer's rich help prints itself
+            sys.exit(exc.exit_code)
+        except click.exceptions.UsageError as exc:
+            report_usage_error(exc)
+            sys.exit(EXIT_USER_ERROR)
+        except click.exceptions.ClickException as exc:
+            report_error(exc)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 app = typer.Typer(

@@ -200,6 +200,8 @@ def calibrate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
 ) -> None:
     """Microbenchmark this device (GEMMs, copy, attention, norms, collectives) into a profile."""
+    if out is not None:  # before loading torch and measuring for minutes
+        check_writable(out, make_parents=True)
     dev = _device(device, threads)
     from chipswitch.calibrate.bench import default_plan, run_calibration
 

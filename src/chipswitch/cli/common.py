@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
+from typer._click.exceptions import UsageError
 
 from chipswitch import units
 from chipswitch._yaml import format_validation_error
@@ -119,6 +120,15 @@ def error_message(exc: BaseException) -> str:
 def report_error(exc: BaseException) -> None:
     """Print `error: ...` in red on stderr, on one line."""
     err_console.print(Text(f"error: {error_message(exc)}", style="red"), soft_wrap=True)
+
+
+def report_usage_error(exc: UsageError) -> None:
+    """A command-line mistake (unknown option, missing or malformed value) as one `error:`
+    line that says where to find the help."""
+    msg = " ".join(exc.format_message().replace("Value error, ", "").split())
+    if exc.ctx is not None:
+        msg += f" (see '{exc.ctx.command_path} -h')"
+    err_console.print(Text(f"error: {msg}", style="red"), soft_wrap=True)
 
 
 # -- JSON -----------------------------------------------------------------------------------
