@@ -16,9 +16,10 @@
   the documented schema only (`chipswitch.export.neuronx_distributed.schema_problems`).
 
 The extra `export-check` in pyproject.toml installs what runs here; without it these tests skip.
-Neither Megatron-Core 0.16 nor torchtitan 0.2 trains on a CPU-only torch (both call CUDA
-unconditionally: Megatron's rotary embedding and RNG tracker, torchtitan's device type), so no
-test here runs training steps; see docs/export/README.md.
+MaxText also trains two steps of a tiny model of the same family from two exported files, on
+CPU devices that XLA fakes (one per chip), when its trainer imports. Neither Megatron-Core 0.16
+nor torchtitan 0.2 trains on a CPU-only torch (both call CUDA unconditionally: Megatron's
+rotary embedding and RNG tracker, torchtitan's device type); see docs/export/README.md.
 """
 
 from __future__ import annotations
@@ -480,6 +481,71 @@ def test_maxtext_pyconfig_resolves_the_job(case: Case, maxtext_resolved: dict[st
         assert axes["stage"] * dcn["stage"] == plan.pp
         assert axes["expert"] == plan.ep
         assert axes["context"] == plan.cp
+
+
+#: A tiny model of the same family, trained on CPU devices that XLA fakes, one per chip: the
+#: exported mesh, per-device batch, accumulation and remat policy run as written.
+TINY_SEQ = 128
+TINY = [
+    "override_model_config=True", "base_emb_dim=64", "base_num_query_heads=4",
+    "base_num_kv_heads=2", "base_mlp_dim=128", "base_num_decoder_layers=2", "head_dim=16",
+    "vocab_size=256", f"max_target_length={TINY_SEQ}", "steps=2", "dataset_type=synthetic",
+    "enable_checkpointing=False", "run_name=tiny", "attention=dot_product",
+    "skip_jax_distributed_system=True", "hardware=cpu",
+]  # fmt: skip
+#: MoE: 4 experts; XLA:CPU has no ragged all-to-all, so the dense MoE kernel (sparse_matmul).
+TINY_MOE = ["base_moe_mlp_dim=128", "num_experts=4", "num_experts_per_tok=2", "sparse_matmul=False"]
+TRAIN_CASES = [
+    Case("maxtext", "llama3.1-8b", "tpu-v5p", 8, 64, 8192, "TP2 DP4 mb2 ZeRO-3 recompute=full"),
+    Case(
+        "maxtext", "mixtral-8x7b", "tpu-v5p", 8, 32, 4096,
+        "TP1 DP8 EP2 mb1 ZeRO-3 recompute=selective",
+    ),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def maxtext_trainer() -> str:
+    python = _maxtext_python()
+    if python is None:
+        pytest.skip("MaxText is not installed; set CHIPSWITCH_MAXTEXT_PYTHON (see above)")
+    probe = subprocess.run(
+        [python, "-c", "import maxtext.trainers.pre_train.train"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if probe.returncode:
+        missing = re.findall(r"No module named '([^']+)'", probe.stderr)
+        pytest.skip(f"MaxText's trainer does not import there (missing {missing})")
+    return python
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in TRAIN_CASES])
+def test_maxtext_trains_two_steps_from_the_exported_file(
+    case: Case, maxtext_trainer: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "run.yml"
+    path.write_text(case.export().text)
+    overrides = [*TINY, f"base_output_directory={tmp_path / 'out'}"]
+    if CAT.model(case.model).moe:
+        overrides += TINY_MOE
+    env = {
+        **os.environ,
+        "XLA_FLAGS": f"--xla_force_host_platform_device_count={case.chips}",
+        "JAX_PLATFORMS": "cpu",
+    }
+    run = subprocess.run(
+        [maxtext_trainer, "-m", "maxtext.trainers.pre_train.train", str(path), *overrides],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    log = run.stdout + run.stderr
+    steps = re.findall(r"completed step: (\d+), .*?total_weights: (\d+), loss: ([\d.]+)", log)
+    assert run.returncode == 0 and [s[0] for s in steps] == ["0", "1"], log[-3000:]
+    # each step consumed the exported global batch of sequences
+    assert all(int(w) == case.global_batch * TINY_SEQ for _, w, _ in steps)
+    assert all(0 < float(loss) < 20 for _, _, loss in steps)
 
 
 # -- NeuronX Distributed Training --------------------------------------------------------------
