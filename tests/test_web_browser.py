@@ -510,6 +510,7 @@ def test_decide_page(server: str, page: Any) -> None:
     page.select_option("#decide-metric", "runway_months")
     assert _traces(page, "decide-hist") == len(api["options"])
     assert "metric=runway_months" in page.evaluate("location.hash")
+    _no_table_overflows(page, "decide")
     _shot(page, "decide")
 
 

@@ -745,7 +745,7 @@ async function submitDecide(signal) {
   renderDecision(r);
 }
 const METRICS = {
-  npv_usd: { show: fmt.money, axis: "NPV to existing holders (USD)" },
+  npv_usd: { show: fmt.money, axis: "value to existing holders (USD)" },
   cost_usd: { show: fmt.money, axis: "compute + switching cost (USD)" },
   compute_delivered_flop: { show: fmt.flop, axis: "compute delivered (FLOP)" },
   ownership_sold: { show: fmt.percent, axis: "ownership sold (%)" },
@@ -767,10 +767,11 @@ function renderDecision(r) {
   fillTable($("#decide-options"), [
     { label: "option", key: "option", cls: "l", value: (o) => o.id },
     { label: "P(best)", key: "p_best", value: (o) => fmt.percent(o.p_best), raw: (o) => o.p_best },
-    { label: `E[${obj}]`, key: "expected", value: (o) => objectiveText(obj, o.expected_objective), raw: (o) => o.expected_objective },
-    { label: "NPV median (5-95%)", key: "npv", value: (o) => fmt.moneyInterval(m(o, "npv_usd").p50, m(o, "npv_usd").p5, m(o, "npv_usd").p95), raw: (o) => m(o, "npv_usd").p50 },
+    { label: `E[${obj === "npv" ? "value" : obj}] ± se`, key: "expected", value: (o) => `${objectiveText(obj, o.expected_objective)}${isNum(o.objective_se) ? ` ± ${objectiveText(obj, o.objective_se)}` : ""}`, raw: (o) => o.expected_objective },
+    { label: "value to holders, median (5-95%)", key: "npv", value: (o) => fmt.moneyInterval(m(o, "npv_usd").p50, m(o, "npv_usd").p5, m(o, "npv_usd").p95), raw: (o) => m(o, "npv_usd").p50 },
     { label: "cost median", key: "cost", value: (o) => fmt.money(m(o, "cost_usd").p50), raw: (o) => m(o, "cost_usd").p50 },
     { label: "ownership sold", key: "own", value: (o) => fmt.percent(m(o, "ownership_sold").p50), raw: (o) => m(o, "ownership_sold").p50 },
+    { label: "delay", key: "delay", value: (o) => (m(o, "delay_months") ? `${fmt.sig(m(o, "delay_months").p50)} mo` : DASH), raw: (o) => (m(o, "delay_months") ? m(o, "delay_months").p50 : null) },
     { label: "runway", key: "runway", value: (o) => `${fmt.sig(m(o, "runway_months").p50)} mo`, raw: (o) => m(o, "runway_months").p50 },
     { label: "P(cash out)", value: (o) => fmt.percent(o.p_cash_out), raw: (o) => o.p_cash_out },
     { label: "E[regret]", value: (o) => objectiveText(obj, o.expected_regret), raw: (o) => o.expected_regret },
