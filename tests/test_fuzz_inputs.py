@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import shlex
 import signal
 from collections.abc import Iterator
@@ -39,7 +40,7 @@ from chipswitch.calibrate.profile import (
     MatmulPoint,
 )
 from chipswitch.catalog import DATA_DIR, ENV_VAR
-from chipswitch.cli.app import app
+from chipswitch.cli.app import COMMANDS, app, load_command
 from chipswitch.parallel.enumerate import MAX_WORKERS
 from chipswitch.web import create_app
 
@@ -211,6 +212,13 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "seq_len: 2048\nglobal_batch: {start: 1, stop: 4096, step: 1}\ntokens: 1e12\n",
         encoding="utf-8",
     )
+    f["long_horizon"] = tmp / "long-horizon.yaml"
+    scenario = (DATA_DIR / "scenarios" / "amazon-anthropic-2024.yaml").read_text(encoding="utf-8")
+    assert "horizon_months:\n  value: 30\n" in scenario
+    f["long_horizon"].write_text(
+        scenario.replace("horizon_months:\n  value: 30\n", "horizon_months:\n  value: 1000000\n"),
+        encoding="utf-8",
+    )
     f["inf_sweep"] = tmp / "inf.yaml"
     f["inf_sweep"].write_text(sweep + "chip_counts: 8\ntokens: .inf\n", encoding="utf-8")
     f["small_sweep"] = tmp / "small.yaml"
@@ -281,6 +289,15 @@ CLI_CASES: list[tuple[str, tuple[str, ...]]] = [
     ("sweep {big_sweep}", ("1,966,080 points", "core-hours", "--yes")),
     ("sweep {huge_sweep} --yes", ("16,777,216 points", "maximum")),
     ("sweep {inf_sweep}", ("tokens",)),
+    # Monte Carlo sizes that would not fit in memory, a seed numpy refuses
+    ("decide --samples 10000000", ("--samples", "GiB")),
+    (f"decide --samples {10**9}", ("--samples",)),
+    ("decide --seed -1", ("--seed",)),
+    ("decide {long_horizon}", ("horizon_months", "GiB")),
+    # export: the same job checks, and a file it cannot write
+    (f"export -f megatron -o - -m llama2-7b -H h100-sxm -b 64 -s 2048 -n {2**64}", ("chips",)),
+    ("export -f megatron -o {dir} -m llama2-7b -H h100-sxm -b 64 -s 2048 -n 8", ("directory",)),
+    ("export -f nemo -o - -m llama2-7b -H h100-sxm -b 64 -s 2048 -n 8", ("nemo",)),
     # names and choices
     ("hardware show h100-sxm6", ("did you mean",)),
     ("models show no-such-model", ("model",)),
@@ -301,15 +318,17 @@ def test_named_case_is_one_error_line(
     assert_refused(args, *fragments)
 
 
-COMMANDS = [
-    ["hardware", "list"], ["hardware", "show", "h100"], ["models", "list"],
-    ["models", "show", "llama2-7b"], ["prices", "list"], ["plan"], ["validate", "x.csv"],
-    ["compare"], ["calibrate"], ["measure"], ["decide"], ["sweep", "x.yaml"],
-    ["sweep-report", "x.parquet"], ["serve"],
-]  # fmt: skip
+def every_command() -> list[list[str]]:
+    """Every command line entry point: each command of the root, each subcommand of a group."""
+    out = []
+    for name in COMMANDS:
+        cmd = load_command(name)
+        subs = getattr(cmd, "commands", None)
+        out += [[name, sub] for sub in subs] if subs else [[name]]
+    return out
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: "-".join(c[:2]))
+@pytest.mark.parametrize("command", every_command(), ids="-".join)
 def test_every_command_reports_usage_errors_in_one_line(command: list[str]) -> None:
     """An unknown option is the same one `error:` line on every command, not a boxed panel."""
     line = assert_refused([*command, "--no-such-option"], "--no-such-option", "-h")
@@ -498,31 +517,46 @@ def test_requests_for_another_host_are_refused() -> None:
         assert c.get("/api/chips", headers={"host": "other.internal"}).status_code == 400
 
 
-HOSTILE_JSON = st.one_of(
+#: JSON values no field of the API accepts: not numbers, not finite, wrong containers.
+NOT_A_VALUE = st.one_of(
     st.booleans(),
-    st.none(),
-    st.text(max_size=8),
     st.lists(st.integers(), max_size=2),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.sampled_from([math.nan, math.inf, -math.inf]),
+)
+#: Numbers past every bound of a count (chips, batch, length) and of tokens (1e20).
+BAD_NUMBER = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).filter(lambda x: not 0 < x <= 1e20),
     st.integers(max_value=0),
-    st.integers(min_value=2**67, max_value=2**200),  # past every limit, tokens' 1e20 too
-    st.sampled_from([2**21, 2**31, 2**63, 2**64]),  # past the chip, batch and length limits
+    st.integers(min_value=2**67, max_value=2**200),
+    st.text(max_size=8),  # "64" is not 64
+    st.none(),
 )
+COUNT_FIELDS = ["chips", "global_batch", "seq", "top"]
+OTHER_FIELDS = [
+    "model", "hardware", "precision", "price", "pareto", "failure_rate",
+    "checkpoint_interval_min", "storage_bandwidth_gb_per_s", "price_type", "framework", "plan",
+]  # fmt: skip
+EXPORT_BODY = {**PLAN_BODY, "framework": "megatron"}
+ENDPOINTS = [("/api/plan", PLAN_BODY), ("/api/compare", COMPARE_BODY), ("/api/export", EXPORT_BODY)]
 
 
 @pytest.mark.slow
-@FUZZ
+@settings(FUZZ, max_examples=150)
 @given(
-    endpoint=st.sampled_from([("/api/plan", PLAN_BODY), ("/api/compare", COMPARE_BODY)]),
-    field=st.sampled_from(["chips", "global_batch", "seq", "tokens", "model", "precision"]),
-    value=HOSTILE_JSON,
+    endpoint=st.sampled_from(ENDPOINTS),
+    field=st.sampled_from([*COUNT_FIELDS, "tokens", *OTHER_FIELDS]),
+    data=st.data(),
 )
 def test_fuzzed_api_fields_are_4xx_naming_the_field(
-    client: TestClient, endpoint: tuple[str, dict[str, Any]], field: str, value: Any
+    client: TestClient, endpoint: tuple[str, dict[str, Any]], field: str, data: st.DataObject
 ) -> None:
+    """A hostile value in any field of /api/plan, /api/compare or /api/export (a field the
+    endpoint does not have included) is a 4xx naming it; the server then answers normally."""
+    numeric = field in COUNT_FIELDS or field == "tokens"
+    value = data.draw(st.one_of(NOT_A_VALUE, BAD_NUMBER) if numeric else NOT_A_VALUE)
     assume(not (field == "tokens" and type(value) is int and 0 < value <= 1e20))  # valid
-    assume(not (field == "precision" and value in ("bf16", "fp8")))
     path, base = endpoint
+    assume(not (field == "pareto" and type(value) is bool and path == "/api/plan"))  # valid
     assert_4xx(post(client, path, {**base, field: value}), field)
     assert client.get("/api/limits").status_code == 200  # still answering
