@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from typer import _click as click  # typer 0.29 vendors click; its Group/Command types
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from chipswitch import __version__
 from chipswitch.cli.common import (
@@ -89,6 +89,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
 }
 
+HELP_OPTIONS = ["-h", "--help"]
+
 #: Settings shared by the root app and the apps command modules register on.
 _APP_SETTINGS: dict[str, Any] = {
     "add_completion": False,
@@ -103,7 +105,36 @@ def load_command(name: str) -> click.Command:
     scratch = typer.Typer(**_APP_SETTINGS)
     module.register(scratch)
     group = typer.main.get_group(scratch)
-    return group.commands[name]
+    return plain_help(group.commands[name])
+
+
+class _Argument(TyperArgument):
+    """An argument in the usage line as NAME (required) or [NAME], not typer's {name}."""
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw
+        name = name if self.required else f"[{name}]"
+        return name + ("..." if self.nargs != 1 else "")
+
+
+def _plain_params(params: Sequence[click.Parameter]) -> None:
+    for p in params:
+        if isinstance(p, TyperArgument):
+            p.metavar = p.metavar or (p.name or "arg").upper()
+            p.__class__ = _Argument
+        elif isinstance(p, TyperOption) and p.is_flag:
+            p.metavar = ""  # a flag takes no value: no "<bool>" in the help
+
+
+def plain_help(cmd: click.Command) -> click.Command:
+    """`cmd` (and its subcommands) with help that reads like the README: flags show no
+    `<bool>` type and arguments are written NAME or [NAME], not `{name}`."""
+    for sub in (getattr(cmd, "commands", None) or {}).values():
+        plain_help(sub)
+    _plain_params(cmd.params)
+    ctx = click.Context(cmd, info_name=cmd.name, help_option_names=HELP_OPTIONS)
+    _plain_params([h for h in (cmd.get_help_option(ctx),) if h is not None])
+    return cmd
 
 
 class _Listed(TyperCommand):
@@ -122,6 +153,11 @@ class _Group(TyperGroup):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return _Listed(cmd_name) if cmd_name in COMMANDS else None
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        _plain_params(params)
+        return params
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -180,7 +216,7 @@ app = typer.Typer(
     help="Predict LLM training step time, memory and cost on any accelerator.",
     no_args_is_help=True,
     **_APP_SETTINGS,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP_OPTIONS},
 )
 
 
