@@ -443,6 +443,12 @@ def test_compare_page(server: str, page: Any) -> None:
         assert r["offering"] is None or shown.startswith(f"{r['offering']} on demand, $")
     for shown, r in zip(_cells(page, "compare-table", "tps"), shown_rows, strict=True):
         assert shown == fmt.sig(r["tokens_per_s_per_chip"])
+    # the all-in figures beside the ideal ones; a prior failure rate is starred
+    for shown, r in zip(_cells(page, "compare-table", "all_in"), shown_rows, strict=True):
+        if r["feasible"]:
+            prior = r["training"]["all_in"]["failure_model"]["reliability"]["prior"]
+            assert shown.startswith(f"{fmt.sig(r['all_in_days'])} days")
+            assert shown.endswith(f"(goodput {fmt.percent(r['goodput'])}{'*' if prior else ''})")
     # every chip is in both charts, in one order; unpriced ones say so
     days = page.evaluate("document.getElementById('compare-days').layout")
     cost = page.evaluate("document.getElementById('compare-cost').layout")
