@@ -303,3 +303,11 @@ def test_a_run_that_never_finishes_is_said_plainly() -> None:
     assert "would not finish" in res.output
     t = _plan("--failure-rate", "1e6")
     assert t["goodput"] == 0.0 and t["all_in"]["days"] is None
+
+
+def test_assumptions_name_the_choices_in_words() -> None:
+    off = goodput(1e6, 1024, 1e12, HOPPER.with_failure_rate(0.0))
+    assert off.assumptions[-1].startswith("no checkpoint")
+    assert "given" in off.assumptions[0]
+    on = goodput(1e6, 1024, 1e12, TABLE.for_family("trn2-family-unknown"))
+    assert "PRIOR" in on.assumptions[0] and "Daly 2006 optimum" in on.assumptions[-1]

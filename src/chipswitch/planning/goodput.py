@@ -315,7 +315,9 @@ class GoodputResult:
             "reload; prior)",
             f"checkpoint {self.state_bytes / units.GB:,.0f} GB written at "
             f"{self.storage_bandwidth / units.GB:,.0f} GB/s ({bw}), blocking",
-            f"checkpoint every {self.checkpoint_interval_s / 60:.1f} min of training ({interval})",
+            f"checkpoint every {self.checkpoint_interval_s / 60:.1f} min of training ({interval})"
+            if math.isfinite(self.checkpoint_interval_s)
+            else "no checkpoint: with no failures there is nothing to recover",
         )
 
 
