@@ -27,7 +27,7 @@ from chipswitch.decide.montecarlo import (
     simulate,
 )
 
-BREAK_EVEN_GRID = 13  # points of each break-even curve
+BREAK_EVEN_GRID = 11  # points of each break-even curve
 SOBOL_TOP = 10  # inputs in the Sobol' analysis: the largest tornado swings
 EVENT_NO, EVENT_YES = 1.0 - 1e-9, 1e-9  # uniforms that pin an event off or on
 CVAR_LEVEL = 0.05
@@ -35,18 +35,28 @@ CVAR_LEVEL = 0.05
 
 @dataclass(frozen=True)
 class Sizes:
-    """Rows behind each analysis: they scale with --samples (docs/decide.md 'Analyses')."""
+    """Rows behind each analysis. They scale with --samples (docs/decide.md 'Analyses'): each
+    tornado bar and break-even point re-simulates n/128 rows (at least 256), Sobol' uses a base
+    N near n/256 (a power of two, at least 64), value of information and the decision hindcast
+    regress on or re-simulate n/5 and n/20 rows (at least 2,000, at most n)."""
 
     tornado: int
     break_even: int
     sobol_base: int
     voi: int
+    hindcast: int
 
     @classmethod
     def for_samples(cls, n: int) -> Sizes:
-        rows = min(n, max(256, n // 32))
+        rows = min(n, max(256, n // 128))
         base = 2 ** max(6, int(math.log2(max(n // 256, 64))))  # Saltelli N, a power of two
-        return cls(tornado=rows, break_even=rows, sobol_base=base, voi=n)
+        return cls(
+            tornado=rows,
+            break_even=rows,
+            sobol_base=base,
+            voi=min(n, max(2000, n // 5)),
+            hindcast=min(n, max(2000, n // 20)),
+        )
 
 
 @dataclass(frozen=True)
@@ -164,8 +174,7 @@ def dominance(a: FloatArray, b: FloatArray, na: str, nb: str) -> str | None:
     better): FSD when F_a <= F_b everywhere, SSD when the integral of F_a <= that of F_b
     everywhere (Hadar & Russell 1969, Am. Econ. Rev. 59:25). Checked on the empirical CDFs
     on a grid of 512 quantiles, with a tolerance of one grid step of probability."""
-    grid = np.linspace(0.0, 1.0, 513)[1:-1]
-    qa, qb = np.quantile(a, grid), np.quantile(b, grid)
+    qa, qb = _quantiles(a), _quantiles(b)
     # F_a <= F_b everywhere  <=>  every quantile of a >= the same quantile of b
     if np.all(qa >= qb) and np.any(qa > qb):
         return f"{na} dominates {nb} (first order)"
@@ -181,12 +190,23 @@ def dominance(a: FloatArray, b: FloatArray, na: str, nb: str) -> str | None:
     return None
 
 
+DOMINANCE_GRID = np.linspace(0.0, 1.0, 513)[1:-1]
+
+
+def _quantiles(x: FloatArray) -> FloatArray:
+    """Quantiles of `x` on DOMINANCE_GRID (linear interpolation; `x` may come sorted)."""
+    xs = x if bool(np.all(x[1:] >= x[:-1])) else np.sort(x)
+    pos = DOMINANCE_GRID * (xs.shape[0] - 1)
+    return np.asarray(np.interp(pos, np.arange(xs.shape[0]), xs))
+
+
 def pairwise(out: Outcome, objective: str) -> list[PairSummary]:
     """Every pair of options: difference, P(a better), each one's regret within the pair,
     the standard error of the mean difference (paired: common random numbers) and any
     stochastic dominance."""
     vals = objective_values(out, objective)
     ids = out.option_ids
+    ranked = np.sort(vals, axis=0)  # each option's outcomes in order, for the dominance checks
     res = []
     for i, j in itertools.combinations(range(len(ids)), 2):
         diff = vals[:, i] - vals[:, j]
@@ -202,7 +222,7 @@ def pairwise(out: Outcome, objective: str) -> list[PairSummary]:
                 float(regret[0]),
                 float(regret[1]),
                 standard_error(diff),
-                dominance(vals[:, i], vals[:, j], ids[i], ids[j]),
+                dominance(ranked[:, i], ranked[:, j], ids[i], ids[j]),
             )
         )
     return res

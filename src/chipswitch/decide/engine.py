@@ -271,13 +271,18 @@ def run_decision(
     total_evpi, voi = analysis.value_of_information(cm, u, pair_vals, sizes.voi)
     pilot_pair = _pilot_pair(sc, the_pair)
     ja, jb = (out.option_ids.index(x) for x in pilot_pair)
-    pilot = analysis.pilot_value(cm, u, vals[:, ja], vals[:, jb], pilot_pair, rng)
+    head = sizes.voi
+    pilot = analysis.pilot_value(cm, u[:head], vals[:head, ja], vals[:head, jb], pilot_pair, rng)
     verdict = make_verdict(obj, options, pairs, tornado, break_even, the_pair, pilot)
     hc_path = hindcast_file or hindcast.hindcast_path(sc.name)
     hc = hindcast.load_hindcast(hc_path)
     ours = hc is not None and hc.scenario == sc.name
     hc_rows = hindcast.evaluate(cm, out, hc) if hc is not None and ours else []
-    decided = hindcast.decide_in_hindsight(cm, u, obj, hc) if hc is not None and ours else {}
+    decided = (
+        hindcast.decide_in_hindsight(cm, u, obj, hc, sizes.hindcast)
+        if hc is not None and ours
+        else {}
+    )
     tick("done", 1.0)
     months = list(range(cm.horizon))
     cost_over_time: dict[str, dict[str, list[float]]] = {

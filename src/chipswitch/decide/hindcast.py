@@ -177,11 +177,8 @@ def evaluate(cm: Compiled, out: Outcome, hc: HindcastFile) -> list[HindcastResul
     return res
 
 
-HINDSIGHT_ROWS = 20_000  # rows of the main sample behind the decision-level hindcast
-
-
 def decide_in_hindsight(
-    cm: Compiled, u: FloatArray, objective: str, hc: HindcastFile
+    cm: Compiled, u: FloatArray, objective: str, hc: HindcastFile, rows_n: int
 ) -> dict[str, object]:
     """Which option wins with the values that happened plugged in (every input row of the
     hindcast pinned to its actual value; the inputs nobody observed keep their priors), and
@@ -195,7 +192,7 @@ def decide_in_hindsight(
         name = canonical_name(sc, row.input)
         if name in names:
             pins[name] = float(row.actual)
-    rows = u[:HINDSIGHT_ROWS]
+    rows = u[:rows_n]
     out = simulate(cm, rows, pins)
     vals = objective_values(out, objective)
     means = {oid: float(vals[:, j].mean()) for j, oid in enumerate(out.option_ids)}

@@ -649,9 +649,14 @@ class _Common:
 
     def lump(self, amount: Arr, at: Arr) -> FloatArray:
         """`amount` paid in the month containing `at` (nothing if beyond the horizon)."""
-        at_arr = np.broadcast_to(np.asarray(at, dtype=np.float64), (self.d.n, 1))
-        hit = np.floor(at_arr) == self.month
-        return np.asarray(np.where(hit, amount, 0.0))
+        n = self.d.n
+        month = np.floor(np.broadcast_to(np.asarray(at, dtype=np.float64), (n, 1))[:, 0])
+        out = np.zeros((n, self.h))
+        rows = np.nonzero((month >= 0) & (month < self.h))[0]
+        if rows.size:
+            value = np.broadcast_to(np.asarray(amount, dtype=np.float64), (n, 1))[rows, 0]
+            out[rows, month[rows].astype(np.intp)] = value
+        return out
 
 
 @dataclass
@@ -790,8 +795,9 @@ def _commitment_costs(c: _Common, o: Option, mix: _Mix) -> tuple[FloatArray, Flo
     if mix.k is None or o.commitment is None:
         return zero, zero, 0.0
     k, mig = mix.k, sc.migration
-    spend_k = np.sum(c.demand * mix.shares[k] * mix.cost_k * mix.in_term, axis=1, keepdims=True)
-    planned = np.sum(c.demand * mix.s * mix.cost_k * mix.in_term, axis=1, keepdims=True)
+    term_cost = c.demand * mix.cost_k * mix.in_term  # USD per month at a full share
+    spend_k = np.sum(term_cost * mix.shares[k], axis=1, keepdims=True)
+    planned = mix.s * np.sum(term_cost, axis=1, keepdims=True)
     top = d.of(o.commitment.take_or_pay_fraction)
     stranded = np.maximum(top * planned - spend_k, 0.0)
     extras = c.lump(stranded, np.minimum(mix.term_end, c.h) - 1e-9)
@@ -852,28 +858,37 @@ def _cash(c: _Common, planned: FloatArray, other_net: FloatArray) -> _Cash:
     n, h = planned.shape
     cash = c.cash0.copy()
     cap = c.bridge_cap.copy()
-    spend = np.empty((n, h))
+    need_t = np.ascontiguousarray(planned.T)  # months in rows: each step reads one row
+    net_t = np.ascontiguousarray(other_net.T)
+    spend_t = np.empty((h, n))
     bridge = np.zeros(n)
     flagged = np.zeros(n, dtype=bool)
+    short = np.empty(n)
+    b = np.empty(n)
     for t in range(h):
-        avail = cash + other_net[:, t]
-        need = planned[:, t]
-        short = np.maximum(need - avail, 0.0)
-        b = np.minimum(short, cap)
+        avail = cash + net_t[t]
+        need = need_t[t]
+        np.subtract(need, avail, out=short)
+        np.maximum(short, 0.0, out=short)
+        np.minimum(short, cap, out=b)
         cap -= b
         bridge += b
-        funds = avail + b
-        spend[:, t] = np.clip(funds, 0.0, need)
-        cash = funds - spend[:, t]
+        avail += b  # the funds of the month
+        np.minimum(np.maximum(avail, 0.0), need, out=spend_t[t])
+        cash = avail - spend_t[t]
         flagged |= short > 0
+    spend = spend_t.T
     with np.errstate(invalid="ignore", divide="ignore"):
         delivered = np.where(planned > 0, spend / planned, 1.0)
     cut = np.any(delivered < 1.0 - 1e-12, axis=1)
     return _Cash(spend, delivered, bridge, cash, flagged.astype(np.float64), cut.astype(np.float64))
 
 
-def _option(c: _Common, o: Option) -> tuple[dict[str, FloatArray], FloatArray, FloatArray | None]:
-    """All metrics of one option for one block of samples."""
+def _option(
+    c: _Common, o: Option, fleet: bool = False
+) -> tuple[dict[str, FloatArray], FloatArray, FloatArray | None]:
+    """All metrics of one option for one block of samples (and its committed fleet when
+    `fleet`: the hindcast reads it)."""
     sc, d = c.cm.scenario, c.d
     mix = _mix(c, o)
     cost_flop = np.zeros((d.n, c.h))
@@ -917,7 +932,7 @@ def _option(c: _Common, o: Option) -> tuple[dict[str, FloatArray], FloatArray, F
         "hedge_switched": _col(mix.switched, d.n),
         "port_abandoned": _col(mix.abandoned, d.n),
     }
-    return metrics, cash.spend, _fleet(c, mix, cash.delivered)
+    return metrics, cash.spend, _fleet(c, mix, cash.delivered) if fleet else None
 
 
 def _fleet(c: _Common, mix: _Mix, delivered: FloatArray) -> FloatArray | None:
@@ -966,7 +981,7 @@ def simulate(
         c = _Common(cm, Draws(cm, block, pins))
         per_option: dict[str, list[FloatArray]] = {m: [] for m in METRICS}
         for oid in ids:
-            metrics, cost, fleet = _option(c, cm.scenario.option(oid))
+            metrics, cost, fleet = _option(c, cm.scenario.option(oid), fleet=paths)
             for m in METRICS:
                 per_option[m].append(metrics[m])
             if paths:

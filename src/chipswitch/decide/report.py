@@ -66,8 +66,13 @@ def render_html(res: DecisionResult) -> str:
     body.append(_section("Break-even values", _break_even_table(res)))
     body.append(_section("Sobol' indices", _sobol_table(res)))
     body.append(_section("Hindcast: 2024 priors against what happened", _hindcast_table(res)))
+    if res.decision_hindcast:
+        body.append(_section("Decision hindcast", _decision_hindcast(res)))
     body.append(_section("Performance engine (best plans)", _throughput_table(res)))
     body.append(_section("Inputs and their sources", _inputs_table(res)))
+    if res.hindsight:
+        items = "".join(f"<li>{html.escape(h)}</li>" for h in res.hindsight)
+        body.append(_section("Hindsight used (allow_hindsight)", f"<ul>{items}</ul>"))
     if res.notes:
         items = "".join(f"<li>{html.escape(n)}</li>" for n in res.notes)
         body.append(_section("Notes", f"<ul>{items}</ul>"))
@@ -127,7 +132,9 @@ def _options_table(res: DecisionResult) -> str:
                 o.id,
                 o.label,
                 f"{o.p_best:.0%}",
-                fmt_objective(res.objective, o.expected_objective),
+                f"{fmt_objective(res.objective, o.expected_objective)} ± "
+                f"{fmt_objective(res.objective, o.objective_se)}",
+                fmt_objective(res.objective, o.cvar_05),
                 " / ".join(fmt_usd(x) for x in (npv.p5, npv.p50, npv.p95)),
                 fmt_usd(m["cost_usd"].p50),
                 f"{m['compute_delivered_flop'].p50:.3g}",
@@ -141,7 +148,8 @@ def _options_table(res: DecisionResult) -> str:
         "option",
         "",
         "P(best)",
-        "E[objective]",
+        "E[objective] ± se",
+        "CVaR 5%",
         "value to holders p5 / p50 / p95",
         "cost p50",
         "FLOP delivered p50",
@@ -150,7 +158,7 @@ def _options_table(res: DecisionResult) -> str:
         "P(cash out)",
         "E[regret]",
     ]
-    return _table(head, rows, numeric=set(range(2, 11)))
+    return _table(head, rows, numeric=set(range(2, 12)))
 
 
 def _pairs_table(res: DecisionResult) -> str:
@@ -161,11 +169,15 @@ def _pairs_table(res: DecisionResult) -> str:
             fmt_objective(res.objective, p.difference.p5),
             fmt_objective(res.objective, p.difference.p95),
             f"{p.p_a_better:.0%}",
+            fmt_objective(res.objective, p.difference_se),
+            p.dominance or "—",
         ]
         for p in res.pairs
     ]
     return _table(
-        ["difference", "mean", "p5", "p95", "P(first better)"], rows, numeric={1, 2, 3, 4}
+        ["difference", "mean", "p5", "p95", "P(first better)", "se of mean", "dominance"],
+        rows,
+        numeric={1, 2, 3, 4, 5},
     )
 
 
@@ -198,6 +210,18 @@ def _sobol_table(res: DecisionResult) -> str:
         "Saltelli design); inputs outside this list at their medians; correlations ignored.</p>"
     )
     return note + _table(["input", "first order S1", "total ST"], rows, numeric={1, 2})
+
+
+def _decision_hindcast(res: DecisionResult) -> str:
+    dh = res.decision_hindcast
+    values = ", ".join(f"{k} = {v:.4g}" for k, v in dh["values"].items())
+    rows = [[k, fmt_objective(res.objective, v)] for k, v in dh["expected"].items()]
+    lead = (
+        f"With what happened plugged in ({values}), '{dh['winner']}' wins by "
+        f"{fmt_objective(res.objective, dh['advantage'])} over '{dh['runner_up']}'."
+    )
+    table = _table(["option", "E[objective] in hindsight"], rows, numeric={1})
+    return f'<p class="note">{html.escape(lead)}</p>{table}'
 
 
 def _hindcast_table(res: DecisionResult) -> str:
@@ -257,10 +281,19 @@ def _voi_note(res: DecisionResult) -> str:
         f" A pilot benchmark of {k} is worth up to {fmt_objective(res.objective, v)}."
         for k, v in res.pilot_benchmark().items()
     )
-    return (
-        f"EVPI (all inputs) = {fmt_objective(res.objective, res.evpi)}: the most that perfect "
+    a, b = res.pair
+    text = (
+        f"EVPI on {a} vs {b} = {fmt_objective(res.objective, res.evpi)}: the most that perfect "
         f"information could be worth before signing. Bars: partial EVPI per input group.{pilots}"
     )
+    pl = res.pilot
+    if pl is not None:
+        text += (
+            f" Pilot first ({pl.chip}, {pl.months:g} months, then {pl.pair[0]} or {pl.pair[1]}): "
+            f"EVSI {fmt_objective(res.objective, pl.evsi)} for {fmt_usd(pl.cost)}, net "
+            f"{fmt_objective(res.objective, pl.net_value)}."
+        )
+    return text
 
 
 # -- figures ---------------------------------------------------------------------------------
