@@ -339,6 +339,7 @@ def test_megatron_core_accepts_the_argument_list(case: Case, fake_world: Any) ->
     )
 
 
+@pytest.mark.slow
 def test_megatron_core_check_can_fail() -> None:
     """The same check refuses a layout Megatron cannot build (64 heads over TP3), and takes
     TP8 over Qwen3's 4 KV groups, which Megatron-Core replicates."""
