@@ -1,34 +1,58 @@
 #!/usr/bin/env python3
-"""Fit per-family efficiencies on a validation CSV and write chipswitch/data/calibration.yaml.
+"""Fit per-family efficiencies on validation CSVs and write chipswitch/data/calibration.yaml
+and the leave-one-source-out predictions chipswitch/data/calibration_cv.csv.
 
-Usage: python scripts/fit_calibration.py [CSV] [--out PATH]
-Default CSV: src/chipswitch/data/validation/public.csv (relative to the repository root).
+Usage: python scripts/fit_calibration.py [CSV ...] [--out PATH] [--cv-out PATH]
+Default CSVs: src/chipswitch/data/validation/public.csv and vtrain_a100_single_node.csv.
+
+Every source weighs the same in every fit (validation/fit.py). A source with more than
+MAX_FIT_ROWS rows (vTrain's 1,440) is fitted on MAX_FIT_ROWS of them, evenly spaced, for
+speed; all its rows are predicted and scored.
+
+Leave-one-source-out (`summary.cv` of `chipswitch validate --json`): each source's rows are
+predicted by the calibration fitted without that source: its family refitted on the family's
+other sources; a family left without rows falls back as an unmeasured chip would, to its
+vendor's other families, else to the all-vendor fit.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
 import hashlib
+import math
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from chipswitch.catalog import load_catalog
+from chipswitch.catalog import Catalog, load_catalog
 from chipswitch.errors import ChipswitchError
-from chipswitch.perf.efficiency import CALIBRATION_FILE, Efficiency
-from chipswitch.validation.fit import FITTED, FitResult, fit_level, with_interval
+from chipswitch.perf.efficiency import CALIBRATION_FILE, CV_FILE, Efficiency
+from chipswitch.perf.flops import model_flops_per_token
+from chipswitch.validation.fit import (
+    FITTED,
+    FitResult,
+    fit_result,
+    log_residuals,
+    on_bound,
+    source_weights,
+    with_interval,
+)
 from chipswitch.validation.validate import RowCase, read_rows, row_case
 
 ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "src" / "chipswitch" / "data" / "validation"
+MAX_FIT_ROWS = 240
 
 
 def _entry(r: FitResult) -> dict[str, object]:
     e = r.eff
-    out: dict[str, object] = {k: round(float(getattr(e, k)), 6) for k in FITTED}
+    out: dict[str, object] = {k: float(f"{getattr(e, k):.6g}") for k in FITTED}
     out["interval_log_lo"] = round(e.interval_log_lo, 4)
     out["interval_log_hi"] = round(e.interval_log_hi, 4)
     return out
@@ -39,6 +63,8 @@ def _stats(r: FitResult) -> dict[str, object]:
     cv = np.abs(np.expm1(r.cv_residuals)) if r.cv_residuals.size else np.array([np.nan])
     return {
         "rows": r.n_rows,
+        "fitted": list(r.free),
+        "on_bound": on_bound(r.eff, r.free),
         "in_sample_median_abs_error": round(float(np.median(a)), 4),
         "in_sample_p90_abs_error": round(float(np.quantile(a, 0.9)), 4),
         "cv_median_abs_error": round(float(np.nanmedian(cv)), 4),
@@ -46,38 +72,136 @@ def _stats(r: FitResult) -> dict[str, object]:
     }
 
 
+def _thin(cases: Sequence[RowCase]) -> list[RowCase]:
+    """At most MAX_FIT_ROWS rows per source, evenly spaced (fit speed only)."""
+    by: dict[str, list[RowCase]] = defaultdict(list)
+    for c in cases:
+        by[c.source].append(c)
+    out: list[RowCase] = []
+    for cs in by.values():
+        step = max(1, math.ceil(len(cs) / MAX_FIT_ROWS))
+        out.extend(cs[::step])
+    return out
+
+
+class Fitter:
+    """Fits on the thinned rows, scores on all rows."""
+
+    def __init__(self, cat: Catalog) -> None:
+        self.cat = cat
+        self.base = Efficiency()
+
+    def fit(
+        self, cases: Sequence[RowCase], fit_fp8: bool = True
+    ) -> tuple[Efficiency, tuple[str, ...]]:
+        return fit_result(_thin(cases), self.cat, self.base, fit_fp8)
+
+    def level(self, cases: Sequence[RowCase], group: str, level: str, name: str) -> FitResult:
+        """Fit a level and its own leave-one-`group`-out residuals (source-weighted)."""
+        fit_fp8 = level != "default"
+        eff, free = self.fit(cases, fit_fp8)
+        res = log_residuals(cases, self.cat, eff)
+        keys = sorted({getattr(c, group) for c in cases})
+        cv: list[float] = []
+        wts: list[float] = []
+        if len(keys) >= 2:
+            w = source_weights(cases)
+            for k in keys:
+                train = [c for c in cases if getattr(c, group) != k]
+                idx = [i for i, c in enumerate(cases) if getattr(c, group) == k]
+                e, _ = self.fit(train, fit_fp8)
+                cv.extend(log_residuals([cases[i] for i in idx], self.cat, e))
+                wts.extend(w[i] for i in idx)
+        r = FitResult(
+            eff.with_(level=level, name=name), len(cases), res, np.array(cv), free, np.array(wts)
+        )
+        return with_interval(r, r.cv_residuals, r.cv_weights) if len(cv) >= 5 else r
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument(
-        "csv", nargs="?", default=str(ROOT.parent / "shared" / "validation" / "public.csv")
+        "csv",
+        nargs="*",
+        default=[str(DATA / "public.csv"), str(DATA / "vtrain_a100_single_node.csv")],
     )
     ap.add_argument("--out", default=str(CALIBRATION_FILE))
+    ap.add_argument("--cv-out", default=str(CV_FILE))
     args = ap.parse_args()
-    path = Path(args.csv)
+    paths = [Path(p) for p in args.csv]
     cat = load_catalog()
     cases: list[RowCase] = []
-    for row in read_rows(path):
-        try:
-            cases.append(row_case(row, cat))
-        except (ChipswitchError, ValueError):
-            continue
-    base = Efficiency()
+    for path in paths:
+        for row in read_rows(path):
+            try:
+                cases.append(row_case(row, cat))
+            except (ChipswitchError, ValueError):
+                continue
+    fitter = Fitter(cat)
     by_family: dict[str, list[RowCase]] = defaultdict(list)
     by_vendor: dict[str, list[RowCase]] = defaultdict(list)
     for c in cases:
         by_family[c.family].append(c)
         by_vendor[c.vendor].append(c)
-    families, vendors, meta_fit = {}, {}, {}
+
+    # ---- vendor and default levels (for chips without family data) ---------------------
+    print(f"fitting default on {len(cases)} rows ...", file=sys.stderr)
+    default = fitter.level(cases, "vendor", "default", "default")
+    ven_fits: dict[str, FitResult] = {}
+    for ven, cs in sorted(by_vendor.items()):
+        print(f"fitting vendor {ven} on {len(cs)} rows ...", file=sys.stderr)
+        r = fitter.level(cs, "family", "vendor", ven)
+        ven_fits[ven] = (
+            r
+            if r.cv_residuals.size >= 5
+            else with_interval(r, default.cv_residuals, default.cv_weights)
+        )
+
+    # ---- family level, and leave-one-source-out over every source -----------------------
     fam_fits: dict[str, FitResult] = {}
+    cv_rows: list[tuple[RowCase, float, str]] = []  # (row, cv prediction, level used)
+    fam_cv: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    weights = dict(zip((id(c) for c in cases), source_weights(cases), strict=True))
     for fam, cs in sorted(by_family.items()):
         print(f"fitting family {fam} on {len(cs)} rows ...", file=sys.stderr)
-        fam_fits[fam] = fit_level(cs, cat, base, lambda c: c.source, "family", fam)
-    # A family measured by one source only cannot be cross-validated on its own: it gets the
-    # pooled leave-one-source-out residuals of the families that can.
-    pooled = np.concatenate([r.cv_residuals for r in fam_fits.values() if r.cv_residuals.size >= 5])
+        eff, free = fitter.fit(cs)
+        res = log_residuals(cs, cat, eff)
+        fam_fits[fam] = FitResult(
+            eff.with_(level="family", name=fam), len(cs), res, np.array([]), free
+        )
+        for src in sorted({c.source for c in cs}):
+            test = [c for c in cs if c.source == src]
+            rest = [c for c in cs if c.source != src]
+            vrest = [c for c in by_vendor[test[0].vendor] if c.source != src]
+            if rest:
+                e, _ = fitter.fit(rest)
+                level = "family"
+            elif vrest:
+                e, _ = fitter.fit(vrest)
+                level = "vendor"
+            else:
+                e, _ = fitter.fit([c for c in cases if c.source != src], fit_fp8=False)
+                level = "default"
+            print(f"  left out {src[:60]} ({len(test)} rows): {level}", file=sys.stderr)
+            r = log_residuals(test, cat, e)
+            for c, x in zip(test, r, strict=True):
+                cv_rows.append((c, c.measured * math.exp(x), level))
+                if level == "family":
+                    fam_cv[fam][0].append(float(x))
+                    fam_cv[fam][1].append(float(weights[id(c)]))
+    pooled = np.concatenate([np.array(v[0]) for v in fam_cv.values() if len(v[0]) >= 5])
+    pooled_w = np.concatenate([np.array(v[1]) for v in fam_cv.values() if len(v[0]) >= 5])
+    families: dict[str, object] = {}
+    meta_fit: dict[str, object] = {}
     for fam, r in fam_fits.items():
-        if r.cv_residuals.size < 5:
-            r = fam_fits[fam] = with_interval(r, pooled)
+        xs, ws = fam_cv.get(fam, ([], []))
+        r = FitResult(r.eff, r.n_rows, r.residuals, np.array(xs), r.free, np.array(ws))
+        # a family measured by one source only cannot be cross-validated on its own: it
+        # gets the pooled leave-one-source-out residuals of the families that can
+        r = with_interval(
+            r, *((r.cv_residuals, r.cv_weights) if len(xs) >= 5 else (pooled, pooled_w))
+        )
+        fam_fits[fam] = r
         chips = [cat.chip(c.chip_id) for c in by_family[fam]]
         families[fam] = {
             **_entry(r),
@@ -85,39 +209,42 @@ def main() -> int:
             "newest_measured_year": max(c.release_year or 0 for c in chips),
         }
         meta_fit[f"family:{fam}"] = _stats(r)
-    ven_fits: dict[str, FitResult] = {}
-    for ven, cs in sorted(by_vendor.items()):
-        print(f"fitting vendor {ven} on {len(cs)} rows ...", file=sys.stderr)
-        ven_fits[ven] = fit_level(cs, cat, base, lambda c: c.family, "vendor", ven)
-    print(f"fitting default on {len(cases)} rows ...", file=sys.stderr)
-    r = fit_level(cases, cat, base, lambda c: c.vendor, "default", "default")
-    # A vendor with one measured family: its other families are predicted as well as a new
-    # vendor would be (leave-one-vendor-out residuals of the default level).
+    vendors = {}
     for ven, vr in ven_fits.items():
-        if vr.cv_residuals.size < 5:
-            vr = with_interval(vr, r.cv_residuals)
         vendors[ven] = _entry(vr)
         meta_fit[f"vendor:{ven}"] = _stats(vr)
-    default = _entry(r)
-    meta_fit["default"] = _stats(r)
+    meta_fit["default"] = _stats(default)
+
+    max_mfu: dict[str, float] = defaultdict(float)
+    for c in cases:
+        chip = cat.chip(c.chip_id)
+        peak = chip.peak(c.workload.precision)
+        mfu = model_flops_per_token(c.workload.dims, "paper") * c.measured / peak
+        max_mfu[c.family] = max(max_mfu[c.family], round(mfu, 4))
+    loso = _loso_summary(cv_rows, weights)
+    meta_fit["leave_one_source_out"] = loso
     doc = {
         "meta": {
             "fitted_on": dt.date.today().isoformat(),
             "script": "scripts/fit_calibration.py",
-            "data": path.name,
-            "data_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "data": [p.name for p in paths],
+            "data_sha256": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths},
             "rows_used": len(cases),
+            "weighting": "each source weighs the same (a row of a source with n rows: 1/n); "
+            f"sources with more than {MAX_FIT_ROWS} rows are fitted on {MAX_FIT_ROWS} evenly "
+            "spaced ones",
             "measured_chips": sorted({c.chip_id for c in cases}),
             "parameters_fitted": list(FITTED),
             "others": "documented defaults of chipswitch.perf.efficiency.Efficiency",
-            "intervals": "10th/90th percentiles of cross-validated log(pred/measured): "
-            "leave-one-source-out (family), leave-one-family-out (vendor), "
+            "intervals": "10th/90th source-weighted percentiles of cross-validated "
+            "log(pred/measured): leave-one-source-out (family), leave-one-family-out (vendor), "
             "leave-one-vendor-out (default)",
+            "max_measured_mfu": dict(sorted(max_mfu.items())),
             "fit_quality": meta_fit,
         },
         "families": families,
         "vendors": vendors,
-        "default": default,
+        "default": _entry(default),
     }
     out = Path(args.out)
     tmp = out.with_suffix(".tmp")
@@ -126,8 +253,57 @@ def main() -> int:
         + yaml.safe_dump(doc, sort_keys=False)
     )
     tmp.replace(out)
+    _write_cv(Path(args.cv_out), cv_rows, fam_fits, ven_fits, default)
     print(yaml.safe_dump(meta_fit, sort_keys=False))
     return 0
+
+
+def _loso_summary(
+    cv_rows: list[tuple[RowCase, float, str]], weights: dict[int, float]
+) -> dict[str, object]:
+    out: dict[str, object] = {}
+    by: dict[str, list[float]] = defaultdict(list)
+    for c, pred, _ in cv_rows:
+        by[c.source].append(abs(pred / c.measured - 1.0))
+    for src, errs in sorted(by.items()):
+        out[src] = {"rows": len(errs), "median_abs_error": round(float(np.median(errs)), 4)}
+    return out
+
+
+def _write_cv(
+    path: Path,
+    cv_rows: list[tuple[RowCase, float, str]],
+    fams: dict[str, FitResult],
+    vens: dict[str, FitResult],
+    default: FitResult,
+) -> None:
+    """One row per scored row: its leave-one-source-out prediction and 80% interval (the
+    interval of the level the prediction fell back to)."""
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["id", "source", "level", "measured", "cv_predicted", "cv_lo", "cv_hi"])
+        for c, pred, level in cv_rows:
+            eff = (
+                fams[c.family].eff
+                if level == "family"
+                else vens[c.vendor].eff
+                if level == "vendor" and c.vendor in vens
+                else default.eff
+            )
+            lo, hi = pred * math.exp(-eff.interval_log_hi), pred * math.exp(-eff.interval_log_lo)
+            w.writerow(
+                [
+                    c.id,
+                    c.source,
+                    level,
+                    f"{c.measured:.6g}",
+                    f"{pred:.6g}",
+                    f"{lo:.6g}",
+                    f"{hi:.6g}",
+                ]
+            )
+    tmp.replace(path)
 
 
 if __name__ == "__main__":

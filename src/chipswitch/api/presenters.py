@@ -38,6 +38,8 @@ BREAKDOWN_TIME = (
     ("compute_head", "LM head + loss"),
     ("recompute", "recomputation"),
     ("layer_overhead", "per-layer overhead"),
+    ("host_exposed", "host launch (exposed)"),
+    ("spec_cap", "spec-based cap"),
     ("tp_exposed", "TP/SP comm (exposed)"),
     ("ep_total", "EP all-to-all"),
     ("cp_exposed", "CP ring (exposed)"),
@@ -213,6 +215,8 @@ def plan_report(
     """The `chipswitch plan --json` document: the search, its best plans, cost and front.
 
     With stages, `training` is the whole run and `training.stages` each stage."""
+    from chipswitch.perf.software import load_software
+
     w = result.workload
     training = cost_json(cost) if cost else None
     if training is not None and stages:
@@ -224,11 +228,13 @@ def plan_report(
         "global_batch": w.global_batch,
         "seq_len": w.seq_len,
         "precision": w.precision,
+        "software": load_software().get(w.software, result.chip.vendor).name,
         "plans_evaluated": result.plans_evaluated,
         "plans_feasible": result.plans_feasible,
         "seconds": result.seconds,
         "calibration": {"level": result.system.eff.level, "name": result.system.eff.name},
         "assumptions": list(result.system.assumptions),
+        "warnings": result.warnings,
         "flop_convention": FLOP_CONVENTION,
         "best": plan_json(result.best),
         "top": [plan_json(p) for p in result.top],

@@ -16,7 +16,7 @@ so creating a session and listing the catalog stay fast.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -130,15 +130,22 @@ class Session:
         return self.catalog.model(model_id)
 
     def workload(
-        self, model: str, *, global_batch: int, seq: int, precision: str = "bf16"
+        self,
+        model: str,
+        *,
+        global_batch: int,
+        seq: int,
+        precision: str = "bf16",
+        software: str | None = None,
     ) -> Workload:
-        """A training job: model, global batch (sequences), sequence length, GEMM precision."""
+        """A training job: model, global batch (sequences), sequence length, GEMM precision and
+        training stack (data/software.yaml; None: the chip vendor's reference stack)."""
         from chipswitch.perf.workload import Workload
 
         for name, value in (("global_batch", global_batch), ("seq", seq)):
             if value < 1:
                 raise ChipswitchError(f"{name} must be at least 1, not {value}")
-        return Workload(self.model(model), global_batch, seq, _precision(precision))
+        return Workload(self.model(model), global_batch, seq, _precision(precision), software)
 
     def _target(self, hardware: str) -> _Target:
         profile = self.profile
@@ -232,17 +239,26 @@ class Session:
         pareto: bool = True,
         failures: FailureOptions | None = None,
         stages: Sequence[Stage] = (),
+        software: str | None = None,
+        power_limit: float | None = None,
     ) -> PlanReport:
         """`search`, and with `tokens` the days, USD and energy to train them, ideal and all-in
         (failures, restarts, lost work and checkpoints; docs/goodput.md), plus the
         time-vs-cost front over 1/4x-4x the chips. `price` is `OFFERING[:TYPE]`; `failures`
-        overrides the failure model's defaults; `stages` are trained after the first."""
+        overrides the failure model's defaults; `stages` are trained after the first;
+        `software` names the training stack, `power_limit` caps each chip (watts)."""
         from chipswitch.planning.compare import plan_training, resolve_price
 
         if chips < 1:
             raise ChipswitchError(f"chips must be at least 1, not {chips}")
-        w = self.workload(model, global_batch=global_batch, seq=seq, precision=precision)
+        w = self.workload(
+            model, global_batch=global_batch, seq=seq, precision=precision, software=software
+        )
         t = self._target(hardware)
+        if power_limit is not None:  # the chips run capped: lower sustained clocks
+            if power_limit <= 0:
+                raise ChipswitchError(f"power_limit must be positive watts, not {power_limit}")
+            t = replace(t, chip=replace(t.chip, power_limit_watts=power_limit))
         pr = resolve_price(self.catalog, t.chip, price) if price else None
         out = plan_training(
             w, t.chip, chips, catalog=self.catalog, tokens=tokens, price=pr, top=top,

@@ -70,6 +70,7 @@ TIME_TERMS = (
     "compute_head",
     "recompute",
     "layer_overhead",
+    "host_exposed",
     "optimizer",
 )
 
@@ -229,7 +230,15 @@ def predict(
     cat: Catalog | None = None,
 ) -> Prediction:
     """The engine's step time and memory for `cfg` on one `chip`, made comparable."""
-    w = Workload(cfg.shape, global_batch=cfg.micro_batch, seq_len=cfg.seq, precision="bf16")
+    # calibrate/model.py trains in eager PyTorch (SDPA attention, unfused norms): the stack
+    # with those traits in data/software.yaml is torchtitan-eager
+    w = Workload(
+        cfg.shape,
+        global_batch=cfg.micro_batch,
+        seq_len=cfg.seq,
+        precision="bf16",
+        software="torchtitan-eager",
+    )
     plan = Plan(micro_batch=cfg.micro_batch, recompute=cfg.recompute)
     b, sys = evaluate_plan(w, chip, 1, plan, catalog=cat, eff=eff)
     row = b.row(0)

@@ -84,11 +84,19 @@ class ChipFile(StrictModel):
     hbm_capacity_gib: Sourced[float] | None = None
     hbm_bandwidth_tb_per_s: Sourced[float]
     tdp_w: Sourced[float]
+    power_limit_w: Sourced[float] | None = Field(
+        default=None, description="power cap the chip is run at, below its TDP"
+    )
     scale_up: InterconnectFile
     scale_up_domain_chips: Sourced[int]
     chips_per_node: Sourced[int]
     scale_out_per_node_gbit_per_s: Sourced[float]
     neuroncores_per_chip: Sourced[int] | None = None
+    compute_units: Sourced[int] | None = Field(
+        default=None,
+        description="streaming multiprocessors (NVIDIA) or compute units (AMD) that run GEMM "
+        "tiles in waves",
+    )
     on_chip_memory: str | None = None
     note: str | None = None
 

@@ -53,6 +53,8 @@ def _print_plans(
     )
     for note in sys.assumptions:
         err_console.print(f"[yellow]note:[/] {note}")
+    for warning in r.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}")
     t = new_table("Best plans (for a fixed chip count, fastest = cheapest)")
     for col in ("plan", "step s", "tok/s/chip (80%)", "MFU", "causal", "GB"):
         t.add_column(col, justify="left" if col == "plan" else "right")
@@ -201,6 +203,22 @@ def plan(
         typer.Option("--price", help="Offering id, optionally ':type' (aws-p5:capacity_block)."),
     ] = None,
     precision: Annotated[str, typer.Option("--precision", help="bf16 or fp8 (GEMMs).")] = "bf16",
+    software: Annotated[
+        str | None,
+        typer.Option(
+            "--software",
+            help="Training stack (megatron-core, torchtitan-eager, maxtext, ...: "
+            "docs/engine.md); default: the vendor's reference stack.",
+        ),
+    ] = None,
+    power_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--power-limit",
+            min=1,
+            help="Run the chips capped at this many watts (below TDP: lower sustained clocks).",
+        ),
+    ] = None,
     top: Annotated[int, typer.Option("--top", "-k", min=1, max=100, help="Plans to show.")] = 5,
     pareto_front: Annotated[
         bool,
@@ -257,7 +275,7 @@ def plan(
     report = get_session(calibration).plan_training(
         model, hardware, chips=chips, global_batch=global_batch, seq=seq, precision=precision,
         tokens=tokens, price=price, top=top, pareto=pareto_front, failures=failures,
-        stages=[parse_stage(s) for s in stage or ()],
+        stages=[parse_stage(s) for s in stage or ()], software=software, power_limit=power_limit,
     )  # fmt: skip
     for note in report.notes:
         err_console.print(f"[yellow]note:[/] {note}")
@@ -302,6 +320,8 @@ def _print_validation(rep: ValidationReport) -> None:
         )
 
     add("all", s["all"])
+    if s["cv"]["n"]:
+        add("leave-one-source-out", s["cv"])
     for k, st in s["by_accelerator"].items():
         add(f"chip {k}", st)
     for k, st in s["by_source"].items():

@@ -43,6 +43,8 @@ class Chip:
     neuroncores_per_chip: int | None
     sources: tuple[str, ...]
     unset: tuple[str, ...] = field(default=())
+    power_limit_watts: float | None = None  # run below TDP (perf/system.py: sustained clocks)
+    compute_units: int | None = None  # SMs / CUs: GEMM wave quantisation (perf/compute.py)
 
     def peak(self, precision: Precision) -> float:
         """Dense peak FLOP/s at `precision`; fp16 stands in for bf16 where bf16 is absent (V100)."""
@@ -116,6 +118,8 @@ class Chip:
             neuroncores_per_chip=ival("neuroncores_per_chip"),
             sources=tuple(sorted(sources)),
             unset=tuple(unset),
+            power_limit_watts=val("power_limit_w", 1.0),
+            compute_units=ival("compute_units"),
         )
 
 

@@ -1,10 +1,16 @@
 """Collective communication costs on a two-tier network (scale-up domain, scale-out NICs).
 
-Cost model: alpha-beta with ring/tree bandwidth terms (Thakur, Rabenseifner & Gropp 2005;
-NCCL's bus-bandwidth convention, nccl-tests PERFORMANCE.md):
-    all-reduce       2(n-1)/n * M / B + 2*log2(n) * alpha
-    all-gather / RS   (n-1)/n * M / B +   log2(n) * alpha      (M = full, unsharded size)
-    all-to-all        (n-1)/n * M / B +   log2(n) * alpha      (M = bytes one rank holds)
+Cost model: alpha-beta with ring bandwidth terms (Thakur, Rabenseifner & Gropp 2005,
+section 4: a ring all-reduce takes 2(n-1) steps of latency alpha; NCCL's bus-bandwidth
+convention, nccl-tests PERFORMANCE.md):
+    all-reduce       2(n-1)/n * M / B + 2 * A
+    all-gather / RS   (n-1)/n * M / B +     A                  (M = full, unsharded size)
+    all-to-all        (n-1)/n * M / B +     A                  (M = bytes one rank holds)
+where A is the latency of one pass over the group: (k-1) ring steps of `latency_up` among the
+k members inside a scale-up domain plus log2(n/k) tree steps of `latency_out` between domains
+(NCCL runs rings inside a node and trees across nodes at scale; Sanders, Speck & Traeff 2009
+for the double binary tree). `latency_up` is fitted per chip family: on eager stacks it also
+holds the host's synchronisation per ring step.
 A group of `n` workers `stride` apart stays on the scale-up fabric when n*stride fits a
 domain; otherwise k = domain/stride members share each domain and the inter-domain part runs
 over k NICs at once (hierarchical collectives), capped by the scale-up bandwidth.
@@ -23,7 +29,7 @@ Arr = NDArray[Any]  # float arrays; numpy stubs cannot type mixed scalar/array m
 
 
 def group_link(size: Arr, stride: Arr, sys: System, pattern: str = "collective") -> tuple[Arr, Arr]:
-    """(bus bandwidth B/s, per-step latency s) for groups of `size` workers `stride` apart.
+    """(bus bandwidth B/s, latency of one pass s) for groups of `size` workers `stride` apart.
 
     `pattern` says how traffic leaves a domain:
     - "collective" (all-reduce, all-gather, reduce-scatter): hierarchical, the k members of
@@ -49,24 +55,23 @@ def group_link(size: Arr, stride: Arr, sys: System, pattern: str = "collective")
     else:
         raise ValueError(f"unknown traffic pattern {pattern!r}")
     bw = np.where(inside, up, out)
-    lat = np.where(inside, sys.eff.latency_up, sys.eff.latency_out)
-    return bw, lat
-
-
-def _steps(n: Arr) -> Arr:
-    return np.log2(np.maximum(n, 1.0))
+    k = np.where(inside, size, per_domain)
+    domains = np.maximum(size / k, 1.0)
+    lat = sys.eff.latency_up * (k - 1.0) + sys.eff.latency_out * np.ceil(np.log2(domains))
+    return bw, np.maximum(lat, sys.eff.latency_up)
 
 
 def all_reduce(m: Arr, n: Arr, bw: Arr, lat: Arr) -> Arr:
+    """Seconds for an all-reduce of `m` bytes over `n` workers (`lat`: one pass)."""
     n = np.asarray(n, dtype=np.float64)
-    t = 2.0 * (n - 1.0) / n * m / bw + 2.0 * _steps(n) * lat
+    t = 2.0 * (n - 1.0) / n * m / bw + 2.0 * lat
     return np.where(n > 1, t, 0.0)
 
 
 def all_gather(m: Arr, n: Arr, bw: Arr, lat: Arr) -> Arr:
     """Also the cost of a reduce-scatter of the same full size."""
     n = np.asarray(n, dtype=np.float64)
-    t = (n - 1.0) / n * m / bw + _steps(n) * lat
+    t = (n - 1.0) / n * m / bw + lat
     return np.where(n > 1, t, 0.0)
 
 

@@ -2,9 +2,13 @@
 
 All functions take plan quantities as numpy arrays (one entry per plan) and return seconds.
 GEMMs follow a roofline (Williams et al. 2009) with a fixed launch cost:
-    t = max(2mnk / (peak*eff_mm), bytes(m*k + k*n + m*n) / (bw*eff_mem)) + kernel_overhead,
-so thin GEMMs produced by wide tensor parallelism lose efficiency, as measured by Calculon's
-efficiency tables (Isaev et al. SC'23) and NeuSight (ASPLOS'25).
+    t = max(2mnk / (peak*eff_mm*q), bytes(m*k + k*n + m*n) / (bw*eff_mem)) + kernel_overhead,
+where q is the shape's tile and wave quantisation (NVIDIA, "Matrix Multiplication Background
+User's Guide", Deep Learning Performance documentation, sections "Tile Quantization" and
+"Wave Quantization"): the output is computed in TILE x TILE tiles, partial tiles cost a full
+one, and the tiles run in waves of one per compute unit (SM or CU, from the catalog), the last
+wave partly idle. So thin GEMMs produced by wide tensor parallelism lose efficiency, as
+measured by Calculon's efficiency tables (Isaev et al. SC'23) and NeuSight (ASPLOS'25).
 """
 
 from __future__ import annotations
@@ -20,6 +24,20 @@ from chipswitch.perf.workload import LayerDims
 Arr = NDArray[Any]  # float arrays; numpy stubs cannot type mixed scalar/array math
 
 BF16 = 2.0  # bytes per element of activations and weights in mixed precision
+TILE = 128.0  # output tile edge of the GEMM kernels (cuBLAS/CUTLASS 128x128 CTA tiles; the
+# 128x128 systolic arrays of TPU MXUs and Trainium PE arrays)
+
+
+def quantisation(m: Arr | float, n: Arr | float, count: float | Arr, units: int | None) -> Arr:
+    """Useful fraction of the tile-slots a GEMM occupies: tile fill x wave fill (1.0 = none
+    lost). `count` GEMMs of the same shape share the waves (grouped GEMMs)."""
+    tm, tn = np.ceil(np.asarray(m) / TILE), np.ceil(np.asarray(n) / TILE)
+    fill = np.asarray(m) * np.asarray(n) / (tm * tn * TILE * TILE)
+    if not units:
+        return np.asarray(fill, dtype=np.float64)
+    tiles = tm * tn * count
+    waves = np.ceil(tiles / units)
+    return np.asarray(fill * tiles / (waves * units), dtype=np.float64)
 
 
 def gemm_time(
@@ -28,7 +46,7 @@ def gemm_time(
     """Seconds for `count` GEMMs of shape (m x k) @ (k x n), forward only."""
     peak = sys.peak_fp8 * sys.eff.fp8_matmul if fp8 else sys.peak_bf16 * sys.eff.matmul
     elem = 1.0 if fp8 else BF16
-    flop_t = 2.0 * m * n * k / peak
+    flop_t = 2.0 * m * n * k / (peak * quantisation(m, n, count, sys.compute_units))
     mem_t = elem * (m * k + k * n + m * n) / (sys.hbm_bandwidth * sys.eff.memory)
     t = np.maximum(flop_t, mem_t) + sys.eff.kernel_overhead
     # fp8 casts of the activations are fused into the producing kernels (Transformer Engine's
@@ -57,7 +75,7 @@ def layer_gemm_time(
             + gemm_time(tokens, h, d.ffn / tp, sys, fp8)
         )
     local = d.experts / ep
-    rows = tokens * d.top_k * ep / d.experts * sys.eff.moe_imbalance
+    rows = tokens * d.top_k * ep / d.experts * sys.eff.moe_load
     f = d.expert_ffn / tp
     t = t + gemm_time(rows, fc1 * f, h, sys, fp8, local) + gemm_time(rows, h, f, sys, fp8, local)
     t = t + gemm_time(tokens, float(d.experts), h, sys, False)  # router
@@ -68,29 +86,57 @@ def layer_gemm_time(
 
 
 def attention_time(
-    d: LayerDims, micro_batch: Arr, seq: float, cp: Arr, tp: Arr, sys: System
+    d: LayerDims, micro_batch: Arr, seq: float, cp: Arr, tp: Arr, sys: System, flash: bool = True
 ) -> Arr:
-    """Forward time of the fused attention core (scores and weighted sum) of one layer.
+    """Forward time of the attention core (scores and weighted sum) of one layer.
 
-    FLOPs: 2*T*ctx*(q_width + v_width)/tp for T = b*s/cp queries against `ctx` mean keys
-    (causal, window-aware); flash attention skips masked blocks (Dao 2023, FlashAttention-2).
-    Always bf16: fp8 recipes keep attention in 16-bit.
+    Flash (Dao 2023, FlashAttention-2): 2*T*ctx*(q_width + v_width)/tp FLOPs for T = b*s/cp
+    queries against `ctx` mean keys (causal, window-aware; masked blocks are skipped), at the
+    fitted `attention` fraction of the bf16 peak.
+    Unfused (Megatron-LM before flash attention; Korthikanti et al. 2022 section 4.1): two
+    batched GEMMs over the full s x s score matrix (masking skips nothing) at the matmul
+    fraction, plus the score tensor's HBM traffic: write, scale-mask-softmax read and write,
+    dropout read, write and mask, read by the second GEMM: 6 16-bit accesses and a 1-byte
+    mask per score, b*heads/tp*(s/cp)*s scores.
+    Always 16-bit: fp8 recipes keep attention in bf16.
     """
     tokens = micro_batch * seq / cp
-    flops = 2.0 * tokens * d.attn_context * (d.q_width + d.v_width) / tp
-    return np.asarray(flops / (sys.peak_bf16 * sys.eff.attention), dtype=np.float64)
+    if flash:
+        flops = 2.0 * tokens * d.attn_context * (d.q_width + d.v_width) / tp
+        return np.asarray(flops / (sys.peak_bf16 * sys.eff.attention), dtype=np.float64)
+    ctx = d.attn_context_full
+    flops = 2.0 * tokens * ctx * (d.q_width + d.v_width) / tp
+    scores = tokens * ctx * d.heads / tp
+    t = flops / (sys.peak_bf16 * sys.eff.matmul) + memory_bound_time(
+        (6.0 * BF16 + 1.0) * scores, sys
+    )
+    return np.asarray(t, dtype=np.float64)
 
 
-def elementwise_bytes(d: LayerDims, tokens: Arr, tp: Arr, sp: NDArray[np.bool_], moe: bool) -> Arr:
+def elementwise_bytes(
+    d: LayerDims,
+    tokens: Arr,
+    tp: Arr,
+    sp: NDArray[np.bool_],
+    moe: bool,
+    epilogue_fusion: bool = False,
+) -> Arr:
     """HBM bytes moved by one layer's memory-bound ops in the forward pass.
 
     Two norms (read+write h each), two residual adds (read 2h, write h), rotary on q and k,
-    the MLP activation (gated: read 2f write f; plain: read f write f). Under sequence
+    the MLP activation (gated: read 2f write f; plain: read f write f), and for MoE layers the
+    token permutation and un-permutation. Under sequence
     parallelism the norm/residual tensors are sharded by `tp` (Korthikanti et al. 2022, 4.2.2);
-    without it they are replicated on every TP rank.
+    without it they are replicated on every TP rank. With `epilogue_fusion` (XLA, Neuron)
+    only the norms keep their own passes; the rest rides in the matmuls' prologues/epilogues.
     """
     h = float(d.hidden)
     rep = np.where(sp, tp, 1.0)
+    # MoE: token permutation before the experts and un-permutation after (Megatron-Core MoE
+    # token dispatcher): read h, write top_k*h; read top_k*h, write the weighted sum h
+    permute = (2.0 + 2.0 * d.top_k) * h / rep if moe else 0.0
+    if epilogue_fusion:
+        return BF16 * tokens * (4.0 * h / rep + permute)
     norm_res = (4.0 * h + 6.0 * h) / rep
     rope = 2.0 * (d.q_width + d.kv_width) / tp
     if moe:
@@ -98,7 +144,7 @@ def elementwise_bytes(d: LayerDims, tokens: Arr, tp: Arr, sp: NDArray[np.bool_],
     else:
         width = float(d.ffn)
     act = (3.0 if d.gated else 2.0) * width / tp
-    return BF16 * tokens * (norm_res + rope + act)
+    return BF16 * tokens * (norm_res + rope + act + permute)
 
 
 def memory_bound_time(bytes_: Arr, sys: System) -> Arr:

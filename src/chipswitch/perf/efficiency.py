@@ -16,12 +16,18 @@ from typing import Any
 
 import yaml
 
+from chipswitch.perf.defaults import EFFICIENCY
+
 CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "data" / "calibration.yaml"
+# leave-one-source-out predictions written with the calibration (scripts/fit_calibration.py)
+CV_FILE = CALIBRATION_FILE.with_name("calibration_cv.csv")
 
 
 @dataclass(frozen=True)
 class Efficiency:
     """Achievable fractions of datasheet rates, and fixed overheads (seconds).
+
+    Defaults of the fields that no fit sets come from data/engine_defaults.yaml (with notes).
 
     matmul: fraction of dense peak FLOP/s a large GEMM sustains (roofline compute ceiling).
     attention: fraction of dense peak a fused (flash) attention kernel sustains.
@@ -29,15 +35,28 @@ class Efficiency:
     fp8_matmul: fraction of the fp8 peak an fp8 GEMM sustains.
     collective_up / collective_out: bus bandwidth as a fraction of the scale-up link
         bandwidth per direction / of the scale-out NIC bandwidth per worker.
-    latency_up / latency_out: per-step latency of a collective on each tier (s).
+    latency_up / latency_out: latency of one ring step inside a scale-up domain / of one tree
+        step between domains (s); perf/comm.py. Not fitted: fitting latency_up drove it to
+        its bound (0) on A100 and to 65 us on H100 (three rows), so it keeps its default.
     kernel_overhead: fixed time per GEMM launch (s); makes small GEMMs inefficient.
-    layer_overhead: fixed host/framework time per layer per micro-batch (fwd+bwd) (s).
+    launch_overhead: host time to dispatch and launch one kernel or collective from eager
+        PyTorch on this family's hosts (s); scaled by the software stack's `host_launch`
+        (perf/host.py). Fitted per family.
+    layer_overhead: fixed time per layer per micro-batch (fwd+bwd) (s) of compiled stacks
+        (XLA, Neuron: program and collective scheduling); fitted only for families whose
+        rows run such stacks (eager stacks pay `launch_overhead` instead).
     dp_overlap: fraction of the overlap window during which data-parallel traffic hides.
-    tp_exposed: fraction of tensor-parallel traffic that is not hidden behind compute.
+    tp_exposed: fraction of tensor-parallel traffic left exposed by stacks that overlap it
+        (software.yaml `blocking_collectives: false`; blocking stacks expose all of it).
+        0 = fully hidden. Not fitted: the fit drove it to 0 in every family with such rows
+        (H100 NeMo/Megatron-Core, TPU MaxText, Trainium), so 0 is the default.
     moe_imbalance: tokens on the busiest expert-parallel rank over the mean (routers trained
         with a balancing loss run ~1.0-1.25: Switch Transformer capacity factors, Fedus et al.
         2022 section 2.2); scales expert GEMM rows and all-to-all volume. Not fitted: the public
         set has no MoE rows.
+    moe_capacity_factor: expert capacity over the mean tokens per expert in token-dropping
+        setups (GShard, Switch); 0 = dropless (Megatron-Core's default), where the busiest
+        rank's load is `moe_imbalance`. Not fitted.
     interval_log_lo / interval_log_hi: 10th and 90th percentiles of log(predicted/measured)
         in cross-validation; an 80% interval on throughput is pred*exp(-hi)..pred*exp(-lo).
     """
@@ -46,15 +65,25 @@ class Efficiency:
     attention: float = 0.45
     memory: float = 0.7
     fp8_matmul: float = 0.6
-    collective_up: float = 0.75
-    collective_out: float = 0.8
-    latency_up: float = 10e-6
-    latency_out: float = 30e-6
-    kernel_overhead: float = 4e-6
+    collective_up: float = EFFICIENCY["collective_up"]
+    collective_out: float = EFFICIENCY["collective_out"]
+    latency_up: float = EFFICIENCY["latency_up"]
+    latency_out: float = EFFICIENCY["latency_out"]
+    kernel_overhead: float = EFFICIENCY["kernel_overhead"]
+    launch_overhead: float = EFFICIENCY["launch_overhead"]
     layer_overhead: float = 0.0
-    dp_overlap: float = 0.8
-    tp_exposed: float = 1.0
-    moe_imbalance: float = 1.1
+    dp_overlap: float = EFFICIENCY["dp_overlap"]
+    tp_exposed: float = EFFICIENCY["tp_exposed"]
+    moe_imbalance: float = EFFICIENCY["moe_imbalance"]
+    moe_capacity_factor: float = EFFICIENCY["moe_capacity_factor"]
+
+    @property
+    def moe_load(self) -> float:
+        """Rows on the busiest expert rank over the mean: the capacity factor when tokens are
+        dropped beyond it (buffers padded to it: GShard, Lepikhin et al. 2021 section 2.2;
+        Switch Transformer, Fedus et al. 2022 eq. 3), else (dropless) the imbalance."""
+        return self.moe_capacity_factor if self.moe_capacity_factor > 0 else self.moe_imbalance
+
     interval_log_lo: float = -0.25
     interval_log_hi: float = 0.25
     level: str = "default"

@@ -1,10 +1,13 @@
 """The estimator: (workload, system, plans) -> Breakdown, evaluated on whole plan arrays.
 
-Step-time assembly (Narayanan et al. 2021, section 2.2 and 3.3):
-    T_mb    = compute(fwd + bwd + recompute) + exposed TP/EP/CP traffic + PP sends
+Step-time assembly (Narayanan et al. 2021, section 2.2 and 3.3), one function per term below:
+    D_mb    = compute(fwd + bwd + recompute) + exposed TP/EP/CP traffic + PP sends
               + per-layer overhead, on the heaviest (last) pipeline stage
-    T_step  = (m + (p - 1)/v) * T_mb          # 1F1B / interleaved bubble (p-1)/(v*m)
-              + exposed data-parallel traffic + optimizer step
+    T_mb    = max(D_mb, host time to issue the micro-batch)   # perf/host.py; stacks that
+              block on TP collectives add their time to the host's
+    T_step  = m * T_mb + (p - 1)/v * (T_mb - head)  # 1F1B / interleaved bubble, its slots
+              + exposed data-parallel traffic        # costed by the stages without the head
+              + optimizer step + spec-based cap
 with m = global_batch / (dp * micro_batch) micro-batches per step. Backward costs twice the
 forward for GEMMs and memory-bound ops, 2.5x for flash attention (Dao 2023, section 3.1).
 Full recomputation adds one forward (and its TP traffic); selective recomputation re-runs the
@@ -15,7 +18,7 @@ instead, which flash attention already does in its backward; this is the element
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +27,8 @@ from numpy.typing import NDArray
 from chipswitch.parallel.plan import PlanArrays
 from chipswitch.perf import comm, compute, memory
 from chipswitch.perf.flops import model_flops_per_token
+from chipswitch.perf.host import host_time
+from chipswitch.perf.software import Software, load_software
 from chipswitch.perf.system import System
 from chipswitch.perf.workload import Workload
 
@@ -44,6 +49,9 @@ class Breakdown:
     compute_head: Arr
     recompute: Arr
     layer_overhead: Arr
+    host_total: Arr
+    host_exposed: Arr
+    spec_cap: Arr
     tp_total: Arr
     tp_exposed: Arr
     pp_total: Arr
@@ -78,118 +86,233 @@ def _f(a: NDArray[Any]) -> Arr:
     return np.asarray(a, dtype=np.float64)
 
 
-def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
-    """Evaluate every plan in `plans` for workload `w` on `sys` (pure; no I/O)."""
+@dataclass(frozen=True)
+class _Layout:
+    """Per-plan quantities every term needs (float arrays, one entry per plan)."""
+
+    tp: Arr
+    pp: Arr
+    dp: Arr
+    cp: Arr
+    ep: Arr
+    vp: Arr
+    mb: Arr
+    rc: NDArray[np.int64]
+    sp: NDArray[np.bool_]
+    zero: NDArray[np.int64]
+    hsdp: NDArray[np.bool_]
+    m: Arr  # micro-batches per step
+    tokens: Arr  # tokens per micro-batch on one worker
+    dense_layers: Arr  # layers of each kind on the heaviest stage
+    moe_layers: Arr
+
+    @property
+    def layers(self) -> Arr:
+        return self.dense_layers + self.moe_layers
+
+
+def _layout(w: Workload, plans: PlanArrays) -> _Layout:
     d = w.dims
-    tp, pp, dp, cp, ep, vp = (
-        _f(plans.tp),
-        _f(plans.pp),
-        _f(plans.dp),
-        _f(plans.cp),
-        _f(plans.ep),
-        _f(plans.vp),
-    )
-    mb, rc, sp = _f(plans.micro_batch), plans.recompute, plans.sequence_parallel & (plans.tp > 1)
-    fp8 = w.precision == "fp8"
-    seq = float(w.seq_len)
-    m = w.global_batch / (dp * mb)
-    tokens = mb * seq / cp
+    dp, mb, pp, vp = _f(plans.dp), _f(plans.micro_batch), _f(plans.pp), _f(plans.vp)
+    cp = _f(plans.cp)
     # the heaviest stage: ceil(L / (p*v)) layers per virtual stage (uneven splits allowed)
     stage = memory.stage_layers(d.layers, pp, vp)
-    ld, lm = stage * d.dense_layers / d.layers, stage * d.moe_layers / d.layers
-    lstage = ld + lm
-    eff = sys.eff
+    return _Layout(
+        tp=_f(plans.tp),
+        pp=pp,
+        dp=dp,
+        cp=cp,
+        ep=_f(plans.ep),
+        vp=vp,
+        mb=mb,
+        rc=plans.recompute,
+        sp=plans.sequence_parallel & (plans.tp > 1),
+        zero=plans.zero,
+        hsdp=plans.hsdp,
+        m=w.global_batch / (dp * mb),
+        tokens=mb * float(w.seq_len) / cp,
+        dense_layers=stage * d.dense_layers / d.layers,
+        moe_layers=stage * d.moe_layers / d.layers,
+    )
 
-    # ---- compute, one micro-batch on the heaviest stage --------------------------------
+
+@dataclass(frozen=True)
+class _Compute:
+    """Forward times of one micro-batch on the heaviest stage (s), and the derived totals."""
+
+    gemm: Arr
+    attn: Arr
+    mem: Arr
+    head: Arr  # LM head forward + backward
+    recompute: Arr
+
+    @property
+    def fwd(self) -> Arr:
+        return self.gemm + self.attn + self.mem
+
+    @property
+    def total(self) -> Arr:
+        """Forward, backward (2x; 2.5x for flash attention, Dao 2023 section 3.1), recompute
+        and the head."""
+        return self.fwd * (1.0 + BWD) + self.attn * (ATTN_BWD - BWD) + self.recompute + self.head
+
+
+def _compute(w: Workload, sys: System, lay: _Layout, sw: Software) -> _Compute:
+    """Full recomputation adds one forward; selective recomputation re-runs the norms and
+    the MLP activation (the element-wise variant: torchtitan's and MaxText's selective
+    policies keep GEMM outputs; Korthikanti et al. 2022 section 5 recompute the attention
+    core instead, which flash attention already does in its backward)."""
+    d, fp8 = w.dims, w.precision == "fp8"
+    tokens, tp, ep, sp = lay.tokens, lay.tp, lay.ep, lay.sp
+    ld, lm = lay.dense_layers, lay.moe_layers
     gemm = ld * compute.layer_gemm_time(d, tokens, tp, ep, sys, fp8, moe=False)
-    membytes = ld * compute.elementwise_bytes(d, tokens, tp, sp, moe=False)
+    fuse = sw.epilogue_fusion
+    membytes = ld * compute.elementwise_bytes(d, tokens, tp, sp, moe=False, epilogue_fusion=fuse)
     if d.moe_layers:
         gemm = gemm + lm * compute.layer_gemm_time(d, tokens, tp, ep, sys, fp8, moe=True)
-        membytes = membytes + lm * compute.elementwise_bytes(d, tokens, tp, sp, moe=True)
-    attn = lstage * compute.attention_time(d, mb, seq, cp, tp, sys)
+        membytes = membytes + lm * compute.elementwise_bytes(
+            d, tokens, tp, sp, moe=True, epilogue_fusion=fuse
+        )
+    attn = lay.layers * compute.attention_time(
+        d, lay.mb, float(w.seq_len), lay.cp, tp, sys, sw.flash_attention
+    )
     mem = compute.memory_bound_time(membytes, sys)
     head = compute.head_time(d, tokens, tp, sys, fp8) * (1.0 + BWD)
     fwd = gemm + attn + mem
-    recomp = np.where(rc == 2, fwd, np.where(rc == 1, mem, 0.0))
-    overhead = lstage * eff.layer_overhead
+    recomp = np.where(lay.rc == 2, fwd, np.where(lay.rc == 1, mem, 0.0))
+    return _Compute(gemm, attn, mem, head, recomp)
 
-    # ---- tensor / expert / context parallel traffic per micro-batch --------------------
-    h = float(d.hidden)
-    bw, lat = comm.group_link(tp, np.ones_like(tp), sys)
-    tp_layer = comm.all_reduce(2.0 * tokens * h, tp, bw, lat)  # = AG + RS under SP
-    tp_calls = np.where(rc == 2, 6.0, 4.0)  # 2 fwd + 2 bwd (+2 recomputed fwd)
-    tp_t = lstage * tp_calls * tp_layer
-    tp_x = tp_t * eff.tp_exposed
 
-    ep_t = np.zeros_like(tp)
-    if d.moe_layers:
-        bw, lat = comm.group_link(ep, tp, sys, "all_to_all")
-        rep = np.where(sp, tp, 1.0)
-        volume = 2.0 * tokens * d.top_k * h / rep * eff.moe_imbalance
-        a2a = comm.all_to_all(volume, ep, bw, lat)
-        ep_t = lm * np.where(rc == 2, 6.0, 4.0) * a2a
+def _tp_traffic(w: Workload, sys: System, lay: _Layout, sw: Software) -> tuple[Arr, Arr]:
+    """(total, exposed) tensor-parallel traffic per micro-batch: an all-reduce of the layer's
+    activations twice forward and twice backward (Shoeybi et al. 2019, Fig. 4), equal to an
+    all-gather plus a reduce-scatter under sequence parallelism (Korthikanti et al. 2022,
+    4.2.2); full recomputation repeats the forward pair. Stacks that block on TP collectives
+    expose all of it; the others expose the fitted `tp_exposed` fraction."""
+    bw, lat = comm.group_link(lay.tp, np.ones_like(lay.tp), sys)
+    per_call = comm.all_reduce(2.0 * lay.tokens * float(w.dims.hidden), lay.tp, bw, lat)
+    calls = np.where(lay.rc == 2, 6.0, 4.0)
+    total = lay.layers * calls * per_call
+    exposed = total if sw.blocking_collectives else total * sys.eff.tp_exposed
+    return total, exposed
 
-    bw, lat = comm.group_link(cp, tp, sys, "ring")
-    kv_chunk = 2.0 * tokens * 2.0 * d.kv_width / tp
-    cp_t = lstage * np.where(cp > 1, 3.0 * (cp - 1.0) * (kv_chunk / bw + lat), 0.0)
-    cp_x = np.maximum(0.0, cp_t - attn * (1.0 + ATTN_BWD))
 
-    bw, lat = comm.group_link(np.full_like(pp, 2.0), tp * cp * dp, sys, "ring")
-    rep = np.where(sp, tp, 1.0)
-    pp_t = np.where(pp > 1, 2.0 * vp * comm.p2p(2.0 * tokens * h / rep, bw, lat), 0.0)
+def _ep_traffic(w: Workload, sys: System, lay: _Layout) -> Arr:
+    """Expert-parallel all-to-all per micro-batch: dispatch and combine forward and backward
+    (Lepikhin et al. 2021, GShard section 2.2), top_k copies of each token, scaled by the
+    busiest rank's load (`Efficiency.moe_load`: imbalance, or the capacity factor)."""
+    d = w.dims
+    if not d.moe_layers:
+        return np.zeros_like(lay.tp)
+    bw, lat = comm.group_link(lay.ep, lay.tp, sys, "all_to_all")
+    rep = np.where(lay.sp, lay.tp, 1.0)
+    volume = 2.0 * lay.tokens * d.top_k * d.hidden / rep * sys.eff.moe_load
+    a2a = comm.all_to_all(volume, lay.ep, bw, lat)
+    return np.asarray(lay.moe_layers * np.where(lay.rc == 2, 6.0, 4.0) * a2a)
 
-    compute_mb = fwd * (1.0 + BWD) + attn * (ATTN_BWD - BWD) + recomp + head
-    t_mb = compute_mb + overhead + tp_x + ep_t + cp_x + pp_t
-    # compute already hiding the CP ring cannot hide data-parallel traffic as well
-    free_mb = compute_mb - (cp_t - cp_x)
-    bubble = (pp - 1.0) / vp * t_mb
 
-    # ---- data parallel: gradient reduction, ZeRO/FSDP gathers ---------------------------
-    # ZeRO shards over the dp*cp group, or with HSDP over its part inside one scale-up
-    # domain, replicas across domains all-reducing the sharded gradients (Zhao et al. 2023,
-    # PyTorch FSDP, section 3.2.2).
-    z = plans.zero
-    n = dp * cp
-    in_domain = np.clip(np.floor(sys.domain_workers / tp), 1.0, n)
-    shards = np.where(plans.hsdp, in_domain, n)
+def _cp_ring(w: Workload, sys: System, lay: _Layout, attn: Arr) -> tuple[Arr, Arr]:
+    """(total, exposed) context-parallel ring traffic: K and V chunks pass cp-1 times forward
+    and twice backward (Liu et al. 2023, Ring Attention), hidden behind attention compute."""
+    bw, lat = comm.group_link(lay.cp, lay.tp, sys, "ring")
+    kv_chunk = 2.0 * lay.tokens * 2.0 * w.dims.kv_width / lay.tp
+    total = lay.layers * np.where(lay.cp > 1, 3.0 * (lay.cp - 1.0) * (kv_chunk / bw + lat), 0.0)
+    return total, np.maximum(0.0, total - attn * (1.0 + ATTN_BWD))
+
+
+def _pp_sends(w: Workload, sys: System, lay: _Layout) -> Arr:
+    """Pipeline activations sent and gradients received per micro-batch, once per virtual
+    stage (Narayanan et al. 2021 section 2.2)."""
+    bw, lat = comm.group_link(np.full_like(lay.pp, 2.0), lay.tp * lay.cp * lay.dp, sys, "ring")
+    rep = np.where(lay.sp, lay.tp, 1.0)
+    msg = 2.0 * lay.tokens * float(w.dims.hidden) / rep
+    return np.where(lay.pp > 1, 2.0 * lay.vp * comm.p2p(msg, bw, lat), 0.0)
+
+
+def _bubble(lay: _Layout, t_mb: Arr, head: Arr) -> Arr:
+    """Pipeline bubble of 1F1B / interleaved schedules: (p - 1)/v micro-batch slots
+    (Narayanan et al. 2021, section 2.2), each costed by what the *other* stages hold: the
+    LM head and loss sit on the last stage only, so the slots the other stages leave idle are
+    layer-only (the imbalance Yeung et al. 2024, "Balancing Pipeline Parallelism with
+    Vocabulary Parallelism", measure). Seconds per step."""
+    slot = np.where(lay.pp > 1, np.maximum(t_mb - head, 0.0), t_mb)
+    return np.asarray((lay.pp - 1.0) / lay.vp * slot)
+
+
+def _data_parallel(
+    w: Workload, sys: System, lay: _Layout, bwd_window: Arr, free_mb: Arr
+) -> tuple[Arr, Arr, memory.ParamsOnWorker]:
+    """(total, exposed) data-parallel traffic per step and the parameters on one worker.
+
+    ZeRO shards over the dp*cp group, or with HSDP over its part inside one scale-up domain,
+    replicas across domains all-reducing the sharded gradients (Zhao et al. 2023, PyTorch
+    FSDP, section 3.2.2). Once per step: ZeRO-0 all-reduces gradients during the last
+    backward; ZeRO-1 reduce-scatters them there and all-gathers parameters during the next
+    forward (Megatron --overlap-grad-reduce/--overlap-param-gather); ZeRO-2 all-gathers
+    parameters once. Every micro-batch: ZeRO-2 reduce-scatters that micro-batch's gradients
+    (it keeps no full gradient buffer to accumulate into; DeepSpeed stage 2), ZeRO-3/FSDP
+    gathers parameters for forward and backward and reduce-scatters gradients."""
+    d, z = w.dims, lay.zero
+    n = lay.dp * lay.cp
+    in_domain = np.clip(np.floor(sys.domain_workers / lay.tp), 1.0, n)
+    shards = np.where(lay.hsdp, in_domain, n)
     replicas = n / shards
-    params = memory.params_on_worker(d, tp, pp, dp, cp, ep, shards, vp)
+    params = memory.params_on_worker(d, lay.tp, lay.pp, lay.dp, lay.cp, lay.ep, shards, lay.vp)
     p_all = params.total
-    bw, lat = comm.group_link(shards, tp, sys)
+    bw, lat = comm.group_link(shards, lay.tp, sys)
     gb, wb = memory.GRAD_COMM_BYTES, memory.WEIGHT_BYTES
     ar = comm.all_reduce(gb * p_all, shards, bw, lat)
     rs = comm.all_gather(gb * p_all, shards, bw, lat)
     ag = comm.all_gather(wb * p_all, shards, bw, lat)
-    rbw, rlat = comm.group_link(replicas, tp * shards, sys)
+    rbw, rlat = comm.group_link(replicas, lay.tp * shards, sys)
     cross = comm.all_reduce(gb * p_all / shards, replicas, rbw, rlat)
-    bwd_window = np.maximum(0.0, fwd * BWD + attn * (ATTN_BWD - BWD) - (cp_t - cp_x))
-    # Once per step: ZeRO-0 all-reduces gradients during the last backward; ZeRO-1
-    # reduce-scatters them there and all-gathers parameters during the next forward (Megatron
-    # --overlap-grad-reduce/--overlap-param-gather); ZeRO-2 all-gathers parameters once.
-    # Every micro-batch: ZeRO-2 reduce-scatters that micro-batch's gradients (it keeps no
-    # full gradient buffer to accumulate into; DeepSpeed stage 2), ZeRO-3/FSDP gathers
-    # parameters for forward and backward and reduce-scatters gradients.
     once = np.where(z == 0, ar, np.where(z == 1, rs + ag, np.where(z == 2, ag, 0.0))) + cross
     once_window = np.where(z == 0, bwd_window, free_mb)
     per_mb = np.where(z == 2, rs, np.where(z == 3, 2.0 * ag + rs, 0.0))
     mb_window = np.where(z == 2, bwd_window, free_mb)
-    dp_t = once + m * per_mb
-    dp_x = np.maximum(0.0, once - eff.dp_overlap * once_window) + m * np.maximum(
-        0.0, per_mb - eff.dp_overlap * mb_window
+    total = once + lay.m * per_mb
+    ov = sys.eff.dp_overlap
+    exposed = np.maximum(0.0, once - ov * once_window) + lay.m * np.maximum(
+        0.0, per_mb - ov * mb_window
     )
+    return total, exposed, params
 
-    opt = compute.optimizer_time(params.sharded(z >= 1), sys)
-    step = m * t_mb + bubble + dp_x + opt
 
-    # ---- memory per worker --------------------------------------------------------------
+@dataclass(frozen=True)
+class _Memory:
+    weights: Arr
+    gradients: Arr
+    optimizer: Arr
+    activations: Arr
+    logits: Arr
+    buffers: Arr
+
+    @property
+    def total(self) -> Arr:
+        return (
+            self.weights
+            + self.gradients
+            + self.optimizer
+            + self.activations
+            + self.logits
+            + (self.buffers)
+        )
+
+
+def _memory(w: Workload, lay: _Layout, params: memory.ParamsOnWorker) -> _Memory:
+    """Bytes per worker by category (perf/memory.py): the first k of (optimizer, gradients,
+    weights) sharded by ZeRO stage k; activations of the micro-batches in flight on the
+    heaviest stage; the last stage's logits; gather buffers and the framework's own."""
+    d, z, rc = w.dims, lay.zero, lay.rc
+    tokens, tp, sp = lay.tokens, lay.tp, lay.sp
+    ld, lm = lay.dense_layers, lay.moe_layers
     w_b = memory.WEIGHT_BYTES * params.sharded(z >= 3)
     g_b = memory.GRAD_BYTES * params.sharded(z >= 2)
     o_b = memory.OPTIMIZER_BYTES * params.sharded(z >= 1)
     act_layer = ld * memory.layer_activation_bytes(d, tokens, tp, sp, rc, moe=False)
     if d.moe_layers:
         act_layer = act_layer + lm * memory.layer_activation_bytes(d, tokens, tp, sp, rc, moe=True)
-    inflight = memory.in_flight_factor(pp, vp, m)
-    act = act_layer * inflight
+    act = act_layer * memory.in_flight_factor(lay.pp, lay.vp, lay.m)
     # full recompute re-materialises one layer at a time on top of the checkpoints
     one_layer = memory.layer_activation_bytes(
         d, tokens, tp, sp, np.zeros_like(rc), moe=d.moe_layers > 0
@@ -197,28 +320,75 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
     act = act + np.where(rc == 2, one_layer, 0.0)
     logits = 2.0 * 4.0 * tokens * d.vocab / tp  # fp32 logits and their gradient
     last_stage = act_layer + logits + np.where(rc == 2, one_layer, 0.0)
-    act_peak = np.where(pp > 1, np.maximum(act, last_stage), act + logits)
-    act_only = np.where(pp > 1, np.where(act >= last_stage, act, last_stage - logits), act)
-    logit_mem = act_peak - act_only
-    ffn_params = np.maximum(d.mlp_params, d.shared_params + d.experts / ep * d.expert_params)
+    act_peak = np.where(lay.pp > 1, np.maximum(act, last_stage), act + logits)
+    act_only = np.where(lay.pp > 1, np.where(act >= last_stage, act, last_stage - logits), act)
+    ffn_params = np.maximum(d.mlp_params, d.shared_params + d.experts / lay.ep * d.expert_params)
     layer_params = (d.attn_params + ffn_params) / tp
     gather_buf = np.where(z == 3, 2.0 * memory.WEIGHT_BYTES * layer_params, 0.0)
     buffers = memory.FRAMEWORK_BYTES + gather_buf
-    total = w_b + g_b + o_b + act_peak + buffers
+    return _Memory(w_b, g_b, o_b, act_only, act_peak - act_only, buffers)
+
+
+def _spec_cap(w: Workload, sys: System, plans: PlanArrays, step: Arr) -> Arr:
+    """Seconds added so that a spec-based chip (a vendor with no measured row) is never
+    faster than the median of the measured families' fitted efficiencies on the same plan."""
+    if not sys.references:
+        return np.zeros_like(step)
+    steps = [
+        estimate(w, replace(sys, eff=e, references=()), plans).step_time for e in sys.references
+    ]
+    return np.asarray(np.maximum(0.0, np.median(np.stack(steps), axis=0) - step))
+
+
+def software_for(w: Workload, sys: System) -> Software:
+    """The workload's stack, or the chip vendor's reference stack (data/software.yaml)."""
+    return load_software().get(w.software, sys.chip.vendor)
+
+
+def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
+    """Evaluate every plan in `plans` for workload `w` on `sys` (pure; no I/O)."""
+    d = w.dims
+    sw = software_for(w, sys)
+    lay = _layout(w, plans)
+    c = _compute(w, sys, lay, sw)
+    overhead = lay.layers * sys.eff.layer_overhead
+    tp_t, tp_x = _tp_traffic(w, sys, lay, sw)
+    ep_t = _ep_traffic(w, sys, lay)
+    cp_t, cp_x = _cp_ring(w, sys, lay, c.attn)
+    pp_t = _pp_sends(w, sys, lay)
+    device_mb = c.total + overhead + tp_x + ep_t + cp_x + pp_t
+    host_mb = host_time(
+        d, sw, sys.eff.launch_overhead, lay.dense_layers, lay.moe_layers, lay.tp, lay.sp, lay.rc
+    )
+    if sw.blocking_collectives:  # the host waits for each TP collective to complete
+        host_mb = host_mb + tp_t
+    t_mb = np.maximum(device_mb, host_mb)
+    bubble = _bubble(lay, t_mb, c.head)
+    # compute already hiding the CP ring cannot hide data-parallel traffic as well
+    free_mb = c.total - (cp_t - cp_x)
+    bwd_window = np.maximum(0.0, c.fwd * BWD + c.attn * (ATTN_BWD - BWD) - (cp_t - cp_x))
+    dp_t, dp_x, params = _data_parallel(w, sys, lay, bwd_window, free_mb)
+    opt = compute.optimizer_time(params.sharded(lay.zero >= 1), sys)
+    m = lay.m
+    step = m * t_mb + bubble + dp_x + opt
+    cap = _spec_cap(w, sys, plans, step)
+    step = step + cap
+    mem = _memory(w, lay, params)
 
     tok_s = w.tokens_per_step / step
     per_chip = tok_s / sys.n_chips
     peak_chip = sys.peak(w.precision) * sys.workers_per_chip
-    mfu = model_flops_per_token(d, "paper") * per_chip / peak_chip
-    mfu_c = model_flops_per_token(d, "causal") * per_chip / peak_chip
     return Breakdown(
         step_time=step,
-        compute_matmul=m * (gemm * (1.0 + BWD)),
-        compute_attention=m * attn * (1.0 + ATTN_BWD),
-        compute_memory_bound=m * mem * (1.0 + BWD),
-        compute_head=m * head,
-        recompute=m * recomp,
+        compute_matmul=m * (c.gemm * (1.0 + BWD)),
+        compute_attention=m * c.attn * (1.0 + ATTN_BWD),
+        compute_memory_bound=m * c.mem * (1.0 + BWD),
+        compute_head=m * c.head,
+        recompute=m * c.recompute,
         layer_overhead=m * overhead,
+        host_total=m * host_mb,
+        host_exposed=m * (t_mb - device_mb),
+        spec_cap=cap,
         tp_total=m * tp_t,
         tp_exposed=m * tp_x,
         pp_total=m * pp_t,
@@ -229,16 +399,16 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
         cp_exposed=m * cp_x,
         bubble=bubble,
         optimizer=opt,
-        mem_weights=w_b,
-        mem_gradients=g_b,
-        mem_optimizer=o_b,
-        mem_activations=act_only,
-        mem_logits=logit_mem,
-        mem_buffers=buffers,
-        mem_total=total,
+        mem_weights=mem.weights,
+        mem_gradients=mem.gradients,
+        mem_optimizer=mem.optimizer,
+        mem_activations=mem.activations,
+        mem_logits=mem.logits,
+        mem_buffers=mem.buffers,
+        mem_total=mem.total,
         micro_batches=m,
         tokens_per_s=tok_s,
         tokens_per_s_per_chip=per_chip,
-        mfu=mfu,
-        mfu_causal=mfu_c,
+        mfu=model_flops_per_token(d, "paper") * per_chip / peak_chip,
+        mfu_causal=model_flops_per_token(d, "causal") * per_chip / peak_chip,
     )

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from chipswitch.perf.defaults import MEMORY
 from chipswitch.perf.workload import LayerDims
 
 Arr = NDArray[Any]  # float arrays; numpy stubs cannot type mixed scalar/array math
@@ -27,8 +28,8 @@ WEIGHT_BYTES = 2.0
 GRAD_BYTES = 4.0
 GRAD_COMM_BYTES = 2.0  # gradients reduced in bf16 (Megatron-LM default, FSDP 'pure' bf16)
 OPTIMIZER_BYTES = 12.0
-FRAMEWORK_BYTES = 2.5e9  # CUDA/XLA context, collective library buffers, allocator slack
-USABLE_FRACTION = 0.95  # of HBM capacity that a framework can allocate
+FRAMEWORK_BYTES = MEMORY["framework_bytes"]  # context, collective buffers, allocator slack
+USABLE_FRACTION = MEMORY["usable_fraction"]  # of HBM capacity that a framework can allocate
 
 
 @dataclass(frozen=True)

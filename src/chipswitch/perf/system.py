@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from statistics import median
 
 from chipswitch.hardware.spec import Chip, Precision
+from chipswitch.perf.defaults import FALLBACKS
 from chipswitch.perf.efficiency import Efficiency, load_calibration
 from chipswitch.units import GBIT
 
-DEFAULT_NIC_PER_CHIP = 100 * GBIT  # 100 Gbit/s per chip when no source gives scale-out
-DEFAULT_NODE = 8
+# fallbacks for unset catalog values (data/engine_defaults.yaml, with their reasons)
+DEFAULT_NIC_PER_CHIP = FALLBACKS["nic_bit_per_s_per_chip"] / 8.0  # bytes/s
+DEFAULT_NODE = int(FALLBACKS["chips_per_node"])
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,11 @@ class System:
     domain_workers: int  # workers sharing the scale-up fabric
     eff: Efficiency
     assumptions: tuple[str, ...] = field(default=())
+    # A chip of a vendor with no measured row is spec-based: it is never predicted more
+    # efficient than the measured chip families' typical (median) step time on the same plan
+    # with these, their fitted efficiencies (perf/estimate.py).
+    references: tuple[Efficiency, ...] = field(default=())
+    compute_units: int | None = None  # per worker; None: no wave quantisation
 
     @property
     def workers(self) -> int:
@@ -69,6 +76,20 @@ def _family_ratio(chip: Chip, peers: Iterable[Chip], attr: str) -> float | None:
     return None
 
 
+def clock_factor(chip: Chip) -> float:
+    """Sustained tensor-core clock at the chip's power limit over the clock at TDP.
+
+    Dynamic CMOS power is P = a*C*V^2*f and, within the DVFS range, the voltage scales about
+    linearly with the clock, so P ~ f^3 (Kaxiras & Martonosi, Computer Architecture Techniques
+    for Power-Efficiency, 2008, ch. 2): f/f_TDP = (limit/TDP)^(1/3). Static power is ignored,
+    which keeps the factor on the optimistic side. HBM bandwidth runs on its own clock and is
+    not scaled. 1.0 without a limit below a known TDP."""
+    limit, tdp = chip.power_limit_watts, chip.tdp_watts
+    if limit is None or tdp is None or limit >= tdp:
+        return 1.0
+    return float((limit / tdp) ** (1.0 / 3.0))
+
+
 def build_system(
     chip: Chip,
     n_chips: int,
@@ -90,12 +111,12 @@ def build_system(
     bw = chip.hbm_bandwidth
     if bw is None:
         ratio = _family_ratio(chip, peers, "hbm_bandwidth")
-        bw = peak * (ratio or 3e-3)
+        bw = peak * (ratio or FALLBACKS["hbm_bytes_per_flop"])
         notes.append(f"HBM bandwidth unset: {bw / 1e12:.2f} TB/s from family bytes/FLOP")
     up = chip.scale_up_bandwidth
     if up is None:
         ratio = _family_ratio(chip, peers, "scale_up_bandwidth")
-        up = peak * (ratio or 4e-4)
+        up = peak * (ratio or FALLBACKS["scale_up_bytes_per_flop"])
         notes.append(f"scale-up bandwidth unset: {up / 1e9:.0f} GB/s from family ratio")
     domain = chip.scale_up_domain or chip.chips_per_node
     if domain is None:
@@ -114,9 +135,25 @@ def build_system(
     else:
         out_chip = out_node / node
     w = workers_per_chip
+    references: tuple[Efficiency, ...] = ()
     if eff is None:
-        eff = load_calibration().for_chip(chip.family, chip.vendor, chip.id, chip.release_year)
-    if eff.level != "family":
+        table = load_calibration()
+        eff = table.for_chip(chip.family, chip.vendor, chip.id, chip.release_year)
+        if eff.level == "default":
+            references = tuple(table.families.values())
+    clock = clock_factor(chip)
+    if clock < 1.0:
+        notes.append(
+            f"power limit {chip.power_limit_watts:.0f} W of {chip.tdp_watts:.0f} W TDP: "
+            f"sustained compute clock x{clock:.3f} (P ~ f^3)"
+        )
+    if references:
+        notes.append(
+            f"{chip.id}: spec-based prediction (no published run of a {chip.vendor} chip): "
+            "all-vendor efficiencies, never more efficient than the measured chip families' median "
+            "on the same plan, wider interval"
+        )
+    elif eff.level != "family":
         notes.append(
             f"{chip.id} has no published measurements: {eff.level} efficiencies "
             f"('{eff.name}'), wider interval"
@@ -125,8 +162,8 @@ def build_system(
         chip=chip,
         n_chips=n_chips,
         workers_per_chip=w,
-        peak_bf16=peak / w,
-        peak_fp8=chip.peak("fp8") / w,
+        peak_bf16=peak * clock / w,
+        peak_fp8=chip.peak("fp8") * clock / w,
         hbm_bytes=chip.hbm_bytes / w,
         hbm_bandwidth=bw / w,
         scale_up_bandwidth=up / w,
@@ -134,4 +171,6 @@ def build_system(
         domain_workers=min(domain, n_chips) * w,
         eff=eff,
         assumptions=tuple(notes),
+        references=references,
+        compute_units=chip.compute_units // w if chip.compute_units else None,
     )

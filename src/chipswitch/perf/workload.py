@@ -11,6 +11,7 @@ from functools import cached_property
 from chipswitch.hardware.spec import Precision
 from chipswitch.model.params import attention_params_per_layer, count_params, ffn_params
 from chipswitch.model.shape import ModelShape
+from chipswitch.perf.software import load_software
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,14 @@ class Workload:
     global_batch: int  # sequences per optimizer step
     seq_len: int  # tokens per sequence
     precision: Precision = "bf16"
+    # training stack (data/software.yaml); None: the chip vendor's reference stack
+    software: str | None = None
 
     def __post_init__(self) -> None:
         if self.global_batch < 1 or self.seq_len < 1:
             raise ValueError("global batch and sequence length must be positive")
+        if self.software is not None:
+            load_software().get(self.software)  # ChipswitchError naming the known stacks
 
     @property
     def tokens_per_step(self) -> int:

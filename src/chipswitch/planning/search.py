@@ -19,7 +19,7 @@ from chipswitch.hardware.spec import Chip
 from chipswitch.parallel.enumerate import candidate_values, enumerate_plans, grid_size
 from chipswitch.parallel.plan import Plan, PlanArrays
 from chipswitch.perf import memory
-from chipswitch.perf.efficiency import Efficiency, interval
+from chipswitch.perf.efficiency import Efficiency, interval, load_calibration
 from chipswitch.perf.estimate import Breakdown, estimate
 from chipswitch.perf.flops import model_flops_per_token
 from chipswitch.perf.system import System, build_system
@@ -61,8 +61,33 @@ class SearchResult:
         return self.top[0]
 
     @property
+    def warnings(self) -> list[str]:
+        """Predictions an expert would question: an MFU above MFU_WARN (or above the highest
+        published run of the chip's family, if that is higher)."""
+        if not self.top:
+            return []
+        limit = mfu_limit(self.chip.family)
+        mfu = self.best.breakdown["mfu"]
+        if mfu <= limit:
+            return []
+        return [
+            f"predicted MFU {mfu:.2f} is above {limit:.2f}, more than any published run of "
+            f"{self.chip.family} in the validation set reaches; treat it as optimistic"
+        ]
+
+    @property
     def model_flops_per_token(self) -> float:
         return model_flops_per_token(self.workload.dims, "paper")
+
+
+MFU_WARN = 0.70  # MFU beyond which a prediction needs a published run to back it
+
+
+def mfu_limit(family: str) -> float:
+    """MFU_WARN, or the highest measured MFU of `family`'s published runs when higher
+    (stored by scripts/fit_calibration.py as meta.max_measured_mfu)."""
+    measured = load_calibration().meta.get("max_measured_mfu") or {}
+    return max(MFU_WARN, float(measured.get(family, 0.0)))
 
 
 def _system(

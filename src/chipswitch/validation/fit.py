@@ -1,13 +1,16 @@
 """Fit the per-family efficiency parameters on published runs (library side of
 `scripts/fit_calibration.py`).
 
-Only six physically meaningful parameters are fitted per chip family, shared by every row
-of that family: the bf16 matmul, fp8 matmul and attention fractions of peak, the fraction of
-HBM bandwidth that memory-bound kernels reach, a per-layer overhead, and the exposed fraction
-of tensor-parallel traffic. Everything else keeps its
-documented default. The objective is the robust (soft-L1) sum of log(predicted/measured)
-over the family's rows, plus a weak pull toward the defaults so that sparse families stay
-physical.
+A few physically meaningful parameters are fitted per chip family, shared by every row of
+that family: the bf16 and fp8 matmul fractions of peak, the flash-attention fraction, the
+fraction of HBM bandwidth that memory-bound kernels reach, the host's cost per kernel launch
+of eager stacks (perf/host.py) and the fixed time per layer of compiled (XLA, Neuron) ones.
+A parameter is fitted only where the family has rows that depend on it (MIN_ROWS of them);
+otherwise it keeps its documented default. Everything else keeps its default.
+
+The objective is a robust (soft-L1) sum over rows of log(predicted/measured), **each source
+weighted equally** (a row of a source with n rows weighs 1/n), plus a weak pull toward the
+defaults so that sparse families stay physical.
 
 Intervals come from cross-validation, never from in-sample residuals:
 - family level: leave-one-source-out inside the family (a new publication on a known chip);
@@ -18,6 +21,7 @@ Intervals come from cross-validation, never from in-sample residuals:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -26,13 +30,25 @@ from scipy.optimize import least_squares
 
 from chipswitch.catalog import Catalog
 from chipswitch.perf.efficiency import Efficiency
+from chipswitch.perf.software import load_software
 from chipswitch.validation.validate import RowCase, predict_case
 
-FITTED = ("matmul", "attention", "layer_overhead", "tp_exposed", "fp8_matmul", "memory")
-LOWER = np.array([0.25, 0.10, 0.0, 0.3, 0.25, 0.3])
-UPPER = np.array([0.95, 0.95, 3e-3, 1.0, 0.95, 1.0])
-PRIOR_WEIGHT = 0.15
-PRIOR_SCALE = np.array([1.0, 1.0, 1e-3, 1.0, 1.0, 1.0])  # natural scale of each parameter
+FITTED = (
+    "matmul",
+    "attention",
+    "memory",
+    "fp8_matmul",
+    "launch_overhead",
+    "layer_overhead",
+)
+# Physical ranges: fractions of a peak within (0, 1]; seconds within what a host can
+# plausibly cost (a launch of 200 us, or 5 ms per layer, would be a broken setup).
+LOWER = np.array([0.2, 0.05, 0.1, 0.2, 0.0, 0.0])
+UPPER = np.array([1.0, 1.0, 1.0, 1.0, 200e-6, 5e-3])
+PRIOR_WEIGHT = 0.03
+PRIOR_SCALE = np.array([1.0, 1.0, 1.0, 1.0, 50e-6, 1e-3])  # natural scale of each
+SOFT_L1_SCALE = 0.1  # residuals beyond ~10% count linearly, not quadratically
+MIN_ROWS = 3
 
 
 @dataclass(frozen=True)
@@ -41,6 +57,8 @@ class FitResult:
     n_rows: int
     residuals: np.ndarray  # in-sample log(pred/measured)
     cv_residuals: np.ndarray  # cross-validated log(pred/measured)
+    free: tuple[str, ...] = ()  # the parameters that were fitted
+    cv_weights: np.ndarray | None = None  # source weights of cv_residuals
 
 
 def _with(base: Efficiency, x: np.ndarray) -> Efficiency:
@@ -51,21 +69,60 @@ def log_residuals(cases: Sequence[RowCase], cat: Catalog, eff: Efficiency) -> np
     return np.array([math.log(predict_case(c, cat, eff).predicted / c.measured) for c in cases])
 
 
-MIN_FP8_ROWS = 3
+def source_weights(cases: Sequence[RowCase]) -> np.ndarray:
+    """1/n for a row of a source with n rows: every source weighs the same."""
+    n = Counter(c.source for c in cases)
+    return np.array([1.0 / n[c.source] for c in cases])
+
+
+def free_parameters(cases: Sequence[RowCase], fit_fp8: bool = True) -> tuple[str, ...]:
+    """The parameters that the rows can determine (MIN_ROWS rows that depend on each)."""
+    table = load_software()
+
+    def sw(c: RowCase) -> object:
+        return table.get(c.software, c.vendor)
+
+    counts = {
+        "matmul": len(cases),
+        "attention": sum(sw(c).flash_attention for c in cases),  # type: ignore[attr-defined]
+        "memory": len(cases),
+        "fp8_matmul": sum(c.workload.precision == "fp8" for c in cases) if fit_fp8 else 0,
+        "launch_overhead": sum(sw(c).host_launch > 0 for c in cases),  # type: ignore[attr-defined]
+        "layer_overhead": sum(sw(c).host_launch == 0 for c in cases),  # type: ignore[attr-defined]
+    }
+    return tuple(k for k in FITTED if counts[k] >= MIN_ROWS)
+
+
+def _robust(r: np.ndarray) -> np.ndarray:
+    """Residuals whose squares sum to the soft-L1 loss: rho(r) = 2 f^2 (sqrt(1 + (r/f)^2) - 1)."""
+    f = SOFT_L1_SCALE
+    return np.asarray(np.sign(r) * np.sqrt(2.0 * f * f * (np.sqrt(1.0 + (r / f) ** 2) - 1.0)))
 
 
 def fit(
     cases: Sequence[RowCase], cat: Catalog, base: Efficiency, fit_fp8: bool = True
 ) -> Efficiency:
-    """Least-squares fit of FITTED parameters of `base` on `cases`.
+    """Weighted robust least-squares fit of the free parameters of `base` on `cases`.
 
-    The fp8 GEMM fraction is fitted only where at least MIN_FP8_ROWS fp8 runs exist (and not at
-    the all-vendor default level, where it would transfer one vendor's fp8 stack to another);
-    else it keeps its documented default."""
+    The fp8 GEMM fraction is fitted only where at least MIN_ROWS fp8 runs exist (and not at
+    the all-vendor default level, where it would transfer one vendor's fp8 stack to
+    another); else it keeps its documented default."""
+    return fit_result(cases, cat, base, fit_fp8)[0]
+
+
+def fit_result(
+    cases: Sequence[RowCase],
+    cat: Catalog,
+    base: Efficiency,
+    fit_fp8: bool = True,
+    exclude: tuple[str, ...] = (),
+) -> tuple[Efficiency, tuple[str, ...]]:
+    """The fitted efficiencies and the names of the parameters fitted. A parameter that lands
+    on a bound of its range is pinned at its default and the rest refitted (`exclude`)."""
     x0 = np.array([getattr(base, k) for k in FITTED])
-    n_fp8 = sum(c.workload.precision == "fp8" for c in cases)
-    use_fp8 = fit_fp8 and n_fp8 >= MIN_FP8_ROWS
-    free = np.array([k != "fp8_matmul" or use_fp8 for k in FITTED])
+    names = tuple(k for k in free_parameters(cases, fit_fp8) if k not in exclude)
+    free = np.array([k in names for k in FITTED])
+    sw = np.sqrt(source_weights(cases))
 
     def full(xf: np.ndarray) -> np.ndarray:
         x = x0.copy()
@@ -74,19 +131,37 @@ def fit(
 
     def objective(xf: np.ndarray) -> np.ndarray:
         x = full(xf)
-        r = log_residuals(cases, cat, _with(base, x))
+        r = _robust(log_residuals(cases, cat, _with(base, x))) * sw
         prior = PRIOR_WEIGHT * (x - x0)[free] / PRIOR_SCALE[free]
         return np.concatenate([r, prior])
 
+    start = np.clip(x0[free], LOWER[free], UPPER[free])
     sol = least_squares(
         objective,
-        x0[free],
+        start,
         bounds=(LOWER[free], UPPER[free]),
-        loss="soft_l1",
-        f_scale=0.1,
-        max_nfev=200,
+        x_scale=PRIOR_SCALE[free],
+        diff_step=1e-3,
+        max_nfev=60,
     )
-    return _with(base, full(sol.x))
+    eff = _with(base, full(sol.x))
+    pinned = on_bound(eff, names)
+    if pinned:
+        # The rows push these to the edge of their physical range: the structure misses a
+        # term they would absorb. Keep them at their documented defaults and refit the rest.
+        return fit_result(cases, cat, base, fit_fp8, exclude=(*exclude, *pinned))
+    return eff, names
+
+
+def on_bound(eff: Efficiency, names: Sequence[str], rel: float = 1e-3) -> list[str]:
+    """Fitted parameters within `rel` of their range's width from a bound."""
+    out = []
+    for k in names:
+        i = FITTED.index(k)
+        v, lo, hi = getattr(eff, k), LOWER[i], UPPER[i]
+        if min(v - lo, hi - v) <= rel * (hi - lo):
+            out.append(k)
+    return out
 
 
 def cross_validate(
@@ -95,18 +170,25 @@ def cross_validate(
     base: Efficiency,
     key: Callable[[RowCase], str],
     fit_fp8: bool = True,
-) -> np.ndarray:
-    """Residuals of each group predicted by a fit on the other groups (leave-one-group-out)."""
+    evaluate: Sequence[RowCase] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Residuals of each group predicted by a fit on the other groups (leave-one-group-out),
+    with the source weights of the rows. `evaluate` (default `cases`) are the rows predicted;
+    the fit uses `cases`."""
     groups = sorted({key(c) for c in cases})
     if len(groups) < 2:
-        return np.array([])
+        return np.array([]), np.array([])
+    pool = list(evaluate if evaluate is not None else cases)
+    weights = source_weights(pool)
     out: list[float] = []
+    wts: list[float] = []
     for g in groups:
         train = [c for c in cases if key(c) != g]
-        test = [c for c in cases if key(c) == g]
+        idx = [i for i, c in enumerate(pool) if key(c) == g]
         eff = fit(train, cat, base, fit_fp8)
-        out.extend(log_residuals(test, cat, eff))
-    return np.array(out)
+        out.extend(log_residuals([pool[i] for i in idx], cat, eff))
+        wts.extend(weights[i] for i in idx)
+    return np.array(out), np.array(wts)
 
 
 def fit_level(
@@ -116,19 +198,31 @@ def fit_level(
     key: Callable[[RowCase], str],
     level: str,
     name: str,
+    evaluate: Sequence[RowCase] | None = None,
 ) -> FitResult:
     """Fit one level; its interval comes from its own cross-validation when it has at least
     two groups, else it is set later by `with_interval` from a pooled one."""
     fit_fp8 = level != "default"
-    eff = fit(cases, cat, base, fit_fp8)
-    res = log_residuals(cases, cat, eff)
-    cv = cross_validate(cases, cat, base, key, fit_fp8)
-    fitted = FitResult(eff.with_(level=level, name=name), len(cases), res, cv)
-    return with_interval(fitted, cv) if cv.size >= 5 else fitted
+    eff, names = fit_result(cases, cat, base, fit_fp8)
+    pool = list(evaluate if evaluate is not None else cases)
+    res = log_residuals(pool, cat, eff)
+    cv, w = cross_validate(cases, cat, base, key, fit_fp8, pool)
+    fitted = FitResult(eff.with_(level=level, name=name), len(pool), res, cv, names, w)
+    return with_interval(fitted, cv, w) if cv.size >= 5 else fitted
 
 
-def with_interval(r: FitResult, pool: np.ndarray) -> FitResult:
+def weighted_quantile(x: np.ndarray, q: Sequence[float], w: np.ndarray | None) -> np.ndarray:
+    """Quantiles of `x` with weights `w` (each source weighing the same)."""
+    if w is None or w.size != x.size:
+        return np.asarray(np.quantile(x, q))
+    order = np.argsort(x)
+    xs, ws = x[order], w[order]
+    cum = (np.cumsum(ws) - 0.5 * ws) / ws.sum()
+    return np.asarray(np.interp(q, cum, xs))
+
+
+def with_interval(r: FitResult, pool: np.ndarray, weights: np.ndarray | None = None) -> FitResult:
     """Set the 80% interval from the 10th/90th percentiles of `pool` (log residuals)."""
-    lo, hi = np.quantile(pool, [0.1, 0.9])
+    lo, hi = weighted_quantile(pool, [0.1, 0.9], weights)
     eff = r.eff.with_(interval_log_lo=float(min(lo, -0.05)), interval_log_hi=float(max(hi, 0.05)))
-    return FitResult(eff, r.n_rows, r.residuals, r.cv_residuals)
+    return FitResult(eff, r.n_rows, r.residuals, r.cv_residuals, r.free, r.cv_weights)

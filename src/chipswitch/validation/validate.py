@@ -8,7 +8,8 @@ cannot be modelled are returned with the reason, never dropped silently.
 
 Blank fields, as the README allows, are read as: cp/pp/ep/vp = 1; ZeRO stage = 1
 (distributed optimizer); micro-batch = 1; precision = bf16; recompute = the cheapest of
-none/selective/full whose memory fits the chip (what a practitioner would have run).
+none/selective/full whose memory fits the chip (what a practitioner would have run);
+software = the chip vendor's reference stack (data/software.yaml); sp = true when tp > 1.
 Trainium rows give the layout in NeuronCores; they are modelled with one worker per core.
 """
 
@@ -19,7 +20,8 @@ import io
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +33,15 @@ from chipswitch.errors import ChipswitchError, UnknownNameError
 from chipswitch.model.shape import MLASpec, ModelShape, MoESpec
 from chipswitch.parallel.plan import Plan, PlanArrays, Recompute
 from chipswitch.perf import memory
-from chipswitch.perf.efficiency import CalibrationTable, Efficiency, interval
+from chipswitch.perf.efficiency import (
+    CV_FILE,
+    CalibrationTable,
+    Efficiency,
+    interval,
+    load_calibration,
+)
 from chipswitch.perf.estimate import estimate
+from chipswitch.perf.software import load_software
 from chipswitch.perf.system import build_system
 from chipswitch.perf.workload import Workload
 
@@ -69,6 +78,7 @@ class RowCase:
     workers_per_chip: int
     plans: tuple[Plan, ...]  # candidates (several when recompute is blank)
     measured: float
+    software: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,14 +117,50 @@ class RowResult:
         }
 
 
+@dataclass(frozen=True)
+class CrossValidated:
+    """A row's leave-one-source-out prediction, stored by scripts/fit_calibration.py."""
+
+    measured: float
+    predicted: float
+    lo: float
+    hi: float
+    level: str
+
+
+@lru_cache(maxsize=2)
+def load_cv(path: str | None = None) -> dict[str, CrossValidated]:
+    """Leave-one-source-out predictions of the rows the shipped calibration was fitted on."""
+    p = Path(path) if path else CV_FILE
+    if not p.exists():
+        return {}
+    with p.open(newline="", encoding="utf-8") as fh:
+        return {
+            r["id"]: CrossValidated(
+                float(r["measured"]),
+                float(r["cv_predicted"]),
+                float(r["cv_lo"]),
+                float(r["cv_hi"]),
+                r["level"],
+            )
+            for r in csv.DictReader(fh)
+        }
+
+
 @dataclass
 class ValidationReport:
     results: list[RowResult] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    cv_results: list[RowResult] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
+        """Error statistics. `cv` (same fields as `all`) scores the leave-one-source-out
+        predictions of the rows that the shipped calibration was fitted on: each predicted by
+        the calibration fitted without its source (`cv_by_source` per source)."""
         return {
             "all": _stats(self.results),
+            "cv": _stats(self.cv_results),
+            "cv_by_source": {k: _stats(v) for k, v in _group(self.cv_results, "source").items()},
             "by_source": {k: _stats(v) for k, v in _group(self.results, "source").items()},
             "by_accelerator": {
                 k: _stats(v) for k, v in _group(self.results, "accelerator").items()
@@ -328,6 +374,12 @@ def row_case(row: dict[str, str], cat: Catalog) -> RowCase:
     prec = (row.get("precision") or "bf16").strip().lower() or "bf16"
     if prec not in ("bf16", "fp16", "fp8"):
         raise ChipswitchError(f"precision {prec} is not modelled")
+    software = (row.get("software") or "").strip().lower() or None
+    if software is not None:
+        load_software().get(software)  # unknown stack: ChipswitchError naming the known ones
+    sp_raw = (row.get("sp") or "").strip().lower()
+    if sp_raw not in ("", "true", "false"):
+        raise ChipswitchError(f"sp must be true or false, not '{sp_raw}'")
     rc = (row.get("recompute") or "").strip().lower()
     all_modes: tuple[Recompute, ...] = ("none", "selective", "full")
     modes = [m for m in all_modes if m == rc] or list(all_modes)
@@ -346,6 +398,7 @@ def row_case(row: dict[str, str], cat: Catalog) -> RowCase:
             zero=zero,
             recompute=r,
             hsdp=hs,
+            sequence_parallel=sp_raw != "false",
         )
         for r in modes
         for hs in shardings
@@ -358,12 +411,13 @@ def row_case(row: dict[str, str], cat: Catalog) -> RowCase:
         family=chip.family,
         vendor=chip.vendor,
         model=model,
-        workload=Workload(model, gb, seq, "fp8" if prec == "fp8" else "bf16"),
+        workload=Workload(model, gb, seq, "fp8" if prec == "fp8" else "bf16", software),
         chip_id=chip.id,
         n_chips=n,
         workers_per_chip=wpc,
         plans=plans,
         measured=measured,
+        software=software,
     )
 
 
@@ -409,8 +463,16 @@ def predict_case(case: RowCase, cat: Catalog, eff: Efficiency) -> RowResult:
 
 
 def validate_rows(
-    rows: Iterable[dict[str, str]], cat: Catalog, table: CalibrationTable
+    rows: Iterable[dict[str, str]],
+    cat: Catalog,
+    table: CalibrationTable,
+    cv: dict[str, CrossValidated] | None = None,
 ) -> ValidationReport:
+    """Predict every usable row. `cv`: stored leave-one-source-out predictions to score as
+    well (default: the shipped ones when `table` is the shipped calibration); a stored
+    prediction counts only when its measured value matches the row's."""
+    if cv is None and table is load_calibration():
+        cv = load_cv()
     report = ValidationReport()
     for row in rows:
         try:
@@ -420,5 +482,16 @@ def validate_rows(
             continue
         year = cat.chips[case.chip_id].release_year if case.chip_id in cat.chips else None
         eff = table.for_chip(case.family, case.vendor, case.chip_id, year)
-        report.results.append(predict_case(case, cat, eff))
+        result = predict_case(case, cat, eff)
+        report.results.append(result)
+        held_out = (cv or {}).get(case.id)
+        if held_out is not None and math.isclose(held_out.measured, case.measured, rel_tol=1e-4):
+            report.cv_results.append(
+                replace(
+                    result,
+                    predicted=held_out.predicted,
+                    interval=(held_out.lo, held_out.hi),
+                    calibration_level=f"leave-one-source-out ({held_out.level})",
+                )
+            )
     return report

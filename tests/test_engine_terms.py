@@ -1,0 +1,170 @@
+"""Engine v2 terms: host launch time, software stacks, sequence parallelism from the data,
+spec-based chips and the MFU plausibility limit."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from chipswitch.catalog import DATA_DIR, load_catalog
+from chipswitch.cli.app import app
+from chipswitch.errors import ChipswitchError
+from chipswitch.parallel.plan import Plan, PlanArrays
+from chipswitch.perf.efficiency import load_calibration
+from chipswitch.perf.estimate import estimate
+from chipswitch.perf.software import load_software, software_names
+from chipswitch.perf.system import build_system
+from chipswitch.perf.workload import Workload
+from chipswitch.planning import search as search_mod
+from chipswitch.planning.search import mfu_limit, search
+from chipswitch.validation.validate import read_rows, row_case
+
+CAT = load_catalog()
+RUN = CliRunner()
+SMALL = CAT.model("llama3.2-1b") if "llama3.2-1b" in CAT.models else CAT.model("llama3.1-8b")
+
+
+def _step(w: Workload, chip: str, n: int, plan: Plan, **eff: float) -> float:
+    sys = build_system(CAT.chip(chip), n, peers=CAT.chips.values())
+    if eff:
+        sys = replace(sys, eff=sys.eff.with_(**eff))
+    return float(estimate(w, sys, PlanArrays.from_plans([plan])).step_time[0])
+
+
+def test_every_validation_row_names_a_known_stack_and_sp() -> None:
+    known = set(software_names())
+    for name in ("public.csv", "vtrain_a100_single_node.csv"):
+        for row in read_rows(DATA_DIR / "validation" / name):
+            assert row["software"] in known, row["id"]
+            assert row["sp"] in ("true", "false"), row["id"]
+            if int(row["tp"] or 1) == 1:
+                assert row["sp"] == "false", row["id"]
+
+
+def test_sp_column_reaches_the_plan() -> None:
+    rows = read_rows(DATA_DIR / "validation" / "vtrain_a100_single_node.csv")
+    row = next(r for r in rows if r["tp"] == "4")
+    case = row_case(row, CAT)
+    assert all(not p.sequence_parallel for p in case.plans)
+    assert case.software == "megatron-deepspeed"
+    on = row_case({**row, "sp": "true"}, CAT)
+    assert all(p.sequence_parallel for p in on.plans)
+
+
+def test_unknown_software_is_a_typed_error() -> None:
+    with pytest.raises(ChipswitchError, match=r"unknown software 'jax-eager'.*maxtext"):
+        Workload(SMALL, 8, 2048, software="jax-eager")
+
+
+def test_host_bound_step_grows_with_launch_cost_only_when_eager() -> None:
+    """Tiny micro-batches are host-bound on an eager stack: a dearer launch makes the step
+    slower; a compiled stack does not launch from the host at all."""
+    plan = Plan(tp=1, dp=8, micro_batch=1, zero=1, recompute="none")
+    eager = Workload(SMALL, 8, 256, software="torchtitan-eager")
+    compiled = Workload(SMALL, 8, 256, software="maxtext")
+    a = _step(eager, "h100-sxm", 8, plan, launch_overhead=10e-6)
+    b = _step(eager, "h100-sxm", 8, plan, launch_overhead=80e-6)
+    assert b > a
+    c = _step(compiled, "h100-sxm", 8, plan, launch_overhead=10e-6)
+    d = _step(compiled, "h100-sxm", 8, plan, launch_overhead=80e-6)
+    assert c == pytest.approx(d)
+
+
+def test_host_time_is_hidden_behind_large_micro_batches() -> None:
+    """Host and device overlap: for a large model and long sequences the launch cost does
+    not show in the step at all."""
+    w = Workload(CAT.model("llama3.1-70b"), 64, 8192, software="megatron-core")
+    plan = Plan(tp=8, pp=1, dp=8, micro_batch=1, zero=3, recompute="full")
+    sys = build_system(CAT.chip("h100-sxm"), 64, peers=CAT.chips.values())
+    b = estimate(w, sys, PlanArrays.from_plans([plan]))
+    assert b.host_total[0] > 0 and b.host_exposed[0] == 0.0
+
+
+def test_blocking_tp_collectives_cost_more_than_overlapped() -> None:
+    plan = Plan(tp=8, dp=1, micro_batch=1, zero=1, recompute="none", sequence_parallel=True)
+    blocking = Workload(SMALL, 8, 4096, software="torchtitan-eager")
+    overlapped = Workload(SMALL, 8, 4096, software="nemo")
+    sys = build_system(CAT.chip("h100-sxm"), 8, peers=CAT.chips.values())
+    arrays = PlanArrays.from_plans([plan])
+    tb = estimate(blocking, sys, arrays)
+    to = estimate(overlapped, sys, arrays)
+    assert tb.tp_exposed[0] == pytest.approx(tb.tp_total[0])
+    assert to.tp_exposed[0] < tb.tp_exposed[0]
+
+
+def test_unfused_attention_is_slower_than_flash() -> None:
+    plan = Plan(tp=1, dp=8, micro_batch=1, zero=1, recompute="none")
+    flash = Workload(SMALL, 8, 4096, software="megatron-core")
+    unfused = Workload(SMALL, 8, 4096, software="megatron-lm")
+    assert _step(unfused, "a100-80gb", 8, plan) > _step(flash, "a100-80gb", 8, plan)
+
+
+def test_default_stack_follows_the_vendor() -> None:
+    table = load_software()
+    assert table.get(None, "google").name == "maxtext"
+    assert table.get(None, "aws").name == "neuronx-distributed"
+    assert table.get(None, "nvidia").name == "megatron-core"
+
+
+@pytest.mark.parametrize("chip", ["mi300x", "mi355x", "gaudi3"])
+def test_spec_based_chip_never_beats_measured_vendors(chip: str) -> None:
+    """A vendor with no measured row is never predicted more efficient than the median of the
+    measured families' efficiencies on the same plan, and the output says it is spec-based."""
+    w = Workload(CAT.model("llama3.1-70b"), 512, 8192)
+    sys = build_system(CAT.chip(chip), 1024, peers=CAT.chips.values())
+    assert sys.references and any("spec-based" in a for a in sys.assumptions)
+    plans = PlanArrays.from_plans(
+        [
+            Plan(tp=8, pp=4, dp=32, micro_batch=1, zero=1, recompute="selective"),
+            Plan(tp=4, pp=8, dp=32, micro_batch=1, zero=1, recompute="full", vp=2),
+            Plan(tp=8, pp=1, dp=128, micro_batch=1, zero=3, recompute="full"),
+        ]
+    )
+    capped = estimate(w, sys, plans)
+    refs = np.stack(
+        [estimate(w, replace(sys, eff=e, references=()), plans).mfu for e in sys.references]
+    )
+    assert np.all(capped.mfu <= np.median(refs, axis=0) * (1 + 1e-9))
+
+
+# The Compare page's question (issue 13): Llama 3.1 70B on 1,024 chips, and Llama 3.1 405B.
+PLAUSIBLE = [
+    ("llama3.1-70b", chip, 1024, 512, 8192)
+    for chip in ("h100-sxm", "b200", "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu7x", "trn2", "mi300x")
+] + [("llama3.1-405b", "tpu-v5p", 4096, 1024, 8192)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("model", "chip", "n", "gb", "seq"), PLAUSIBLE)
+def test_best_plan_mfu_is_plausible(model: str, chip: str, n: int, gb: int, seq: int) -> None:
+    """MFU above 0.70 fails unless a published run of the chip's family reaches it."""
+    c = CAT.chip(chip)
+    r = search(Workload(CAT.model(model), gb, seq), c, n, catalog=CAT, top=1)
+    assert r.best.breakdown["mfu"] <= mfu_limit(c.family), (chip, r.best.breakdown["mfu"])
+
+
+def test_mfu_warning_in_plan_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    cal = load_calibration()
+    assert cal.meta.get("max_measured_mfu"), "fit_calibration.py stores the highest measured MFU"
+    args = ["plan", "-m", "llama3.1-8b", "-H", "h100-sxm", "-n", "8", "-b", "64", "-s", "4096"]
+    res = RUN.invoke(app, [*args, "--software", "nemo", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["warnings"] == []
+    monkeypatch.setattr(search_mod, "mfu_limit", lambda family: 0.05)
+    res = RUN.invoke(app, [*args, "--software", "nemo", "--json"])
+    (warning,) = json.loads(res.stdout)["warnings"]
+    assert "above 0.05" in warning
+
+
+def test_plan_software_option_rejects_unknown_stack() -> None:
+    res = RUN.invoke(
+        app,
+        ["plan", "-m", "llama3.1-8b", "-H", "h100-sxm", "-n", "8", "-b", "64", "-s", "4096",
+         "--software", "nope"],
+    )  # fmt: skip
+    assert res.exit_code == 2
+    assert "unknown software 'nope'" in res.output
