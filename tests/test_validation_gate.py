@@ -31,8 +31,7 @@ def test_gate_median_and_p90(report) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_every_well_sampled_accelerator_within_bounds(report) -> None:  # type: ignore[no-untyped-def]
-    """Accelerators with at least 5 rows. (torchtitan's 3 rows on 500 W H100s are over-predicted
-    by ~25 %: the catalog has no sustained-clock figure for the power-capped part.)"""
+    """Accelerators with at least 5 rows."""
     for acc, st in report.summary()["by_accelerator"].items():
         if st["n"] >= 5:
             assert st["median_abs_error"] <= 0.20, acc
