@@ -87,3 +87,23 @@ def test_cli_and_api_use_a_chip_the_catalog_dir_overrides(tmp_path: Path) -> Non
         )
         assert r.status_code == 200, r.text
         assert "h100-dir" in {row["chip"] for row in r.json()["throughput"]}
+
+
+def test_api_takes_set_pair_and_lhs() -> None:
+    from chipswitch.web.app import create_app
+
+    with TestClient(create_app(), base_url="http://localhost") as client:
+        body = {
+            "samples": 200,
+            "set": ["company.cash_usd=1e13", "options.accept.financing.amount_usd=8e9"],
+            "pair": ["hedge", "partial"],
+            "lhs": True,
+        }
+        r = client.post("/api/decide", json=body)
+        assert r.status_code == 200, r.text
+        d = r.json()
+        assert all(o["p_cash_out"] == 0 for o in d["options"])
+        assert d["pair"] == ["hedge", "partial"] and d["run"]["lhs"] is True
+        bad = client.post("/api/decide", json={"samples": 200, "set": ["company.cash_usdd=1"]})
+        assert 400 <= bad.status_code < 500
+        assert "company.cash_usdd" in bad.text

@@ -36,7 +36,8 @@ from chipswitch.catalog import Catalog
 from chipswitch.decide.scenario import (
     SCENARIO_DIR,
     Scenario,
-    load_scenario,
+    apply_settings,
+    load_scenario_raw,
     parse_scenario,
     shipped_scenarios,
 )
@@ -499,9 +500,10 @@ async def decide_scenario(
             "max_samples",
         )
     if isinstance(req.scenario, str):
-        sc = load_scenario(_shipped_scenario(req.scenario))
+        path = _shipped_scenario(req.scenario)
+        sc = parse_scenario(apply_settings(load_scenario_raw(path), req.set), str(path))
     else:
-        sc = parse_scenario(req.scenario, "scenario")
+        sc = parse_scenario(apply_settings(req.scenario, req.set), "scenario")
     _check_scenario(sc, st)
 
     posted = not isinstance(req.scenario, str)
@@ -509,7 +511,12 @@ async def decide_scenario(
     def work() -> dict[str, Any]:
         try:
             report = st.session.decide(
-                sc, samples=req.samples, seed=req.seed, objective=req.objective
+                sc,
+                samples=req.samples,
+                seed=req.seed,
+                objective=req.objective,
+                pair=None if req.pair is None else (req.pair[0], req.pair[1]),
+                lhs=req.lhs,
             )
         except (ChipswitchError, ValidationError):
             raise

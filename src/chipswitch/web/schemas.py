@@ -14,7 +14,7 @@ from chipswitch.catalog.files import PriceType
 from chipswitch.decide.scenario import DEFAULT_SCENARIO
 
 Precision = Literal["bf16", "fp8"]
-Objective = Literal["npv", "cost", "compute"]
+Objective = Literal["npv", "risk", "cost", "compute"]
 
 
 class _Request(BaseModel):
@@ -112,6 +112,18 @@ class DecideRequest(_Request):
     samples: int = Field(default=20_000, ge=100, le=200_000, description="Monte Carlo samples")
     seed: int = Field(default=0, ge=0, le=2**63 - 1, description="seed of the generator")
     objective: Objective | None = Field(default=None, description="default: the scenario's")
+    set: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="KEY=VALUE overrides of scenario values, as `chipswitch decide --set`",
+    )
+    pair: list[str] | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        description="the two options the analyses explain (default the scenario's `compare`)",
+    )
+    lhs: bool = Field(default=False, description="Latin hypercube sampling")
 
 
 class ErrorBody(BaseModel):
