@@ -72,7 +72,7 @@ function fillTable(table, columns, rows, rowClass) {
 }
 function csvField(v) {
   if (v === null || v === undefined) return "";
-  const s = typeof v === "number" ? String(v) : String(v);
+  const s = String(v);
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 function toCsv(columns, rows) {
