@@ -189,7 +189,7 @@ def test_measure_predicts_from_the_profile_and_reports_the_error(cpu_profile: Pa
 def test_measure_runs_every_recompute_mode(cpu_profile: Path) -> None:
     for rc in ("selective", "full"):
         out = _measure(
-            cpu_profile, "--model", "tiny-gpt-5m", "-b", "1", "-s", "128", "--recompute", rc
+            cpu_profile, "-m", "tiny-gpt-5m", "--micro-batch", "1", "-s", "128", "--recompute", rc
         )
         assert out["config"]["recompute"] == rc
         assert out["measured"]["loss_last"] > 0
@@ -232,7 +232,7 @@ def test_a_cpu_run_that_would_not_fit_is_refused(
     res = RUN.invoke(
         app,
         ["--catalog", str(SHAPES), "measure", "--device", "cpu", "--calibration",
-         str(cpu_profile), "-m", "tiny-llama-7m", "-b", "1", "-s", "64"],
+         str(cpu_profile), "-m", "tiny-llama-7m", "--micro-batch", "1", "-s", "64"],
     )  # fmt: skip
     assert res.exit_code == 2
     assert "needs about" in res.output and "free" in res.output
@@ -261,8 +261,9 @@ def test_measure_without_a_profile_calibrates_the_cpu_first() -> None:
     predicts from it (the issue's own command has no --calibration)."""
     res = RUN.invoke(
         app,
-        ["--catalog", str(SHAPES), "measure", "--device", "cpu", "--threads", "1", "--model",
-         "tiny-gpt-5m", "-b", "1", "-s", "128", "--steps", "2", "--warmup", "1", "--json"],
+        ["--catalog", str(SHAPES), "measure", "--device", "cpu", "--threads", "1", "-m",
+         "tiny-gpt-5m", "--micro-batch", "1", "-s", "128", "--steps", "2", "--warmup", "1",
+         "--json"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)

@@ -235,7 +235,7 @@ CLI_CASES: list[tuple[str, tuple[str, ...]]] = [
     (f"{PLAN_CMD} -n 8 --calibration {{binary}}", ("not UTF-8",)),
     (f"{PLAN_CMD} -n 8 --calibration {{deep_json}}", ("nested too deeply",)),
     (f"{PLAN_CMD} -n 8 --calibration {{dir}}", ("calibration profile",)),
-    ("measure -m llama2-7b -b 1 -s 128 --calibration {binary}", ("not UTF-8",)),
+    ("measure -m llama2-7b --micro-batch 1 -s 128 --calibration {binary}", ("not UTF-8",)),
     ("validate {binary}", ("not UTF-8",)),
     ("validate {dir}", ("directory",)),
     ("validate {missing}", ("No such file",)),

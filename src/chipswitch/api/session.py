@@ -313,13 +313,12 @@ class Session:
         price_type: str = "on_demand",
     ) -> ComparisonReport:
         """The same job on `chips` of each chip in `hardware` (default: every catalog chip),
-        priced at each chip's cheapest offering of `price_type`."""
-        from chipswitch.planning.compare import PRICE_TYPES, compare
+        priced at each chip's cheapest offering of `price_type`. With a calibration profile,
+        the profiled chip's family takes the profile's efficiencies (as in `validate`)."""
+        from chipswitch.planning.compare import check_price_type, compare
 
-        if price_type not in PRICE_TYPES:
-            raise ChipswitchError(
-                f"unknown price type '{price_type}'; one of {', '.join(PRICE_TYPES)}"
-            )
+        check_price_type(price_type.strip().lstrip(":"))
+        price_type = price_type.strip().lstrip(":")
         if hardware is not None and not hardware:
             raise ChipswitchError("hardware: give at least one chip id, or none for all chips")
         w = self.workload(model, global_batch=global_batch, seq=seq, precision=precision)
@@ -329,7 +328,12 @@ class Session:
             if hardware is not None
             else sorted(cat.chips.values(), key=lambda c: (c.vendor, c.id))
         )
-        res = compare(w, targets, chips, tokens, catalog=cat, price_type=price_type)
+        table = None
+        if self.profile is not None:
+            from chipswitch.calibrate.apply import table_with_profile
+
+            table = table_with_profile(self.profile, cat, self.calibration_table)[0]
+        res = compare(w, targets, chips, tokens, catalog=cat, price_type=price_type, table=table)
         return ComparisonReport(res)
 
     # -- grounding -------------------------------------------------------------------------------
@@ -418,7 +422,12 @@ class Session:
         from chipswitch.sweep.run import DEFAULT_CHUNK_SIZE, check_size, run_sweep
 
         path = Path(file)
-        sw = resolve(load_sweep_file(path), self.catalog, path)
+        table = None
+        if self.profile is not None:
+            from chipswitch.calibrate.apply import table_with_profile
+
+            table = table_with_profile(self.profile, self.catalog, self.calibration_table)[0]
+        sw = resolve(load_sweep_file(path), self.catalog, path, table=table)
         target = Path(out) if out is not None else Path(path.with_suffix(".parquet").name)
         if target.suffix.lower() == ".csv":
             raise ChipswitchError("out names the Parquet file; add csv=True for a CSV beside it")

@@ -312,7 +312,7 @@ def _print_comparison(c: Comparison) -> None:
 def measure(
     model: Annotated[str, typer.Option("--model", "-m", help="Model id (chipswitch models list).")],
     micro_batch: Annotated[
-        int, typer.Option("--micro-batch", "-b", min=1, help="Sequences per step.")
+        int, typer.Option("--micro-batch", min=1, help="Sequences per step (one device).")
     ],
     seq: Annotated[int, typer.Option("--seq", "-s", min=1, help="Sequence length (tokens).")],
     layers: Annotated[
@@ -321,7 +321,7 @@ def measure(
     recompute: Annotated[
         Recompute, typer.Option("--recompute", help="Activation recomputation.")
     ] = "none",
-    steps: Annotated[int, typer.Option("--steps", "-k", min=1, help="Timed steps.")] = 5,
+    steps: Annotated[int, typer.Option("--steps", min=1, help="Timed steps.")] = 5,
     warmup: Annotated[int, typer.Option("--warmup", min=0, help="Untimed first steps.")] = 2,
     device: DeviceOpt = "auto",
     calibration: Annotated[

@@ -11,8 +11,9 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import typer
 import yaml
 from pydantic import ValidationError
 from rich import box
@@ -45,6 +46,17 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     yaml.YAMLError,
 )
 EXIT_USER_ERROR = 2
+
+#: `--calibration`, the same on every command that predicts.
+CalibrationOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--calibration",
+        metavar="PROFILE.json",
+        help="Profile from `chipswitch calibrate`: its chip's family takes the measured "
+        "efficiencies instead of the fitted defaults.",
+    ),
+]
 
 DASH = "—"
 

@@ -8,7 +8,14 @@ import typer
 
 from chipswitch import format as fmt
 from chipswitch import units
-from chipswitch.cli.common import console, get_session, new_table, print_json, print_table
+from chipswitch.cli.common import (
+    CalibrationOpt,
+    console,
+    get_session,
+    new_table,
+    print_json,
+    print_table,
+)
 from chipswitch.errors import ChipswitchError
 from chipswitch.planning.compare import Comparison
 
@@ -86,16 +93,28 @@ def compare_command(
     ] = None,
     price_type: Annotated[
         str,
-        typer.Option("--price-type", help="Price type (on_demand, capacity_block, spot, ...)."),
+        typer.Option(
+            "--price",
+            "--price-type",
+            metavar="TYPE",
+            help="Price type (on_demand, spot, capacity_block, ...): each chip at its cheapest "
+            "offering of it (--price-type: the former name).",
+        ),
     ] = "on_demand",
     precision: Annotated[str, typer.Option("--precision", help="bf16 or fp8 (GEMMs).")] = "bf16",
+    calibration: CalibrationOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Best plan, days, cost and energy to train one model on each chip, with 80% intervals."""
     names = [h.strip() for h in hardware.split(",") if h.strip()] if hardware else None
     if hardware is not None and not names:
         raise ChipswitchError("--hardware: give at least one chip id, or leave it out for all")
-    report = get_session().compare(
+    if ":" in price_type.strip(":"):
+        raise ChipswitchError(
+            "--price: compare prices every chip at its cheapest offering of a price type; give "
+            "the type alone (e.g. spot); plan --price takes an offering"
+        )
+    report = get_session(calibration).compare(
         model, names, chips=chips, global_batch=global_batch, seq=seq, tokens=tokens,
         precision=precision, price_type=price_type,
     )  # fmt: skip

@@ -100,7 +100,7 @@ def decide_command(
     samples: Annotated[
         int,
         typer.Option(
-            "--samples", "-n", help=f"Monte Carlo samples ({MIN_SAMPLES:,} to {MAX_SAMPLES:,})."
+            "--samples", help=f"Monte Carlo samples ({MIN_SAMPLES:,} to {MAX_SAMPLES:,})."
         ),
     ] = DEFAULT_SAMPLES,
     seed: Annotated[
@@ -125,11 +125,17 @@ def decide_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     report: Annotated[
         Path | None,
-        typer.Option("--report", metavar="OUT.html", help="Write a self-contained HTML report."),
+        typer.Option(
+            "--out",
+            "-o",
+            "--report",
+            metavar="OUT.html",
+            help="Write a self-contained HTML report (--report: the former name).",
+        ),
     ] = None,
 ) -> None:
     if report is not None and not (report.parent if str(report.parent) else Path(".")).is_dir():
-        report_error(ChipswitchError(f"--report: folder {report.parent} does not exist"))
+        report_error(ChipswitchError(f"--out: folder {report.parent} does not exist"))
         raise typer.Exit(EXIT_USER_ERROR)
     try:
         with _progress() as tick:
@@ -314,7 +320,7 @@ def decide_diff_command(
     scenario_a: Annotated[str, typer.Argument(metavar="A.yaml", help="First scenario.")],
     scenario_b: Annotated[str, typer.Argument(metavar="B.yaml", help="Second scenario.")],
     samples: Annotated[
-        int, typer.Option("--samples", "-n", help="Monte Carlo samples (each run).")
+        int, typer.Option("--samples", help="Monte Carlo samples (each run).")
     ] = DEFAULT_SAMPLES,
     seed: Annotated[int, typer.Option("--seed", help="Seed (the same for both).")] = DEFAULT_SEED,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,

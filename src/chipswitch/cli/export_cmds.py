@@ -10,8 +10,7 @@ from typing import Annotated
 
 import typer
 
-from chipswitch.cli.common import err_console, get_session
-from chipswitch.cli.perf_cmds import CalibrationOpt
+from chipswitch.cli.common import CalibrationOpt, err_console, get_session
 from chipswitch.errors import ChipswitchError
 from chipswitch.export.common import ExportedConfig
 

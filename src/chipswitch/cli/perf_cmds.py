@@ -12,6 +12,7 @@ from chipswitch import format as fmt
 from chipswitch import units
 from chipswitch.api.presenters import BREAKDOWN_MEMORY, BREAKDOWN_TIME
 from chipswitch.cli.common import (
+    CalibrationOpt,
     console,
     err_console,
     fmt_bytes,
@@ -21,18 +22,11 @@ from chipswitch.cli.common import (
     print_table,
 )
 from chipswitch.errors import ChipswitchError
-from chipswitch.planning.compare import FailureOptions, Stage, StageOutcome
+from chipswitch.planning.compare import FailureOptions, Stage, StageOutcome, resolve_offering
 from chipswitch.planning.cost import TrainingCost
 from chipswitch.planning.goodput import PER_1000_CHIP_DAYS
 from chipswitch.planning.search import ParetoPoint, SearchResult
 from chipswitch.validation.validate import ValidationReport
-
-CalibrationOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--calibration", help="Profile from `chipswitch calibrate` instead of family defaults."
-    ),
-]
 
 
 def _print_plans(
@@ -200,7 +194,12 @@ def plan(
     ] = None,
     price: Annotated[
         str | None,
-        typer.Option("--price", help="Offering id, optionally ':type' (aws-p5:capacity_block)."),
+        typer.Option(
+            "--price",
+            metavar="PRICE",
+            help="A price type (on_demand, spot, capacity_block, ...: the chip's cheapest "
+            "offering of it), or an offering id with an optional ':type' (aws-p5:spot).",
+        ),
     ] = None,
     precision: Annotated[str, typer.Option("--precision", help="bf16 or fp8 (GEMMs).")] = "bf16",
     software: Annotated[
@@ -272,7 +271,8 @@ def plan(
         None if storage_bandwidth is None else storage_bandwidth * units.GB,
         None if checkpoint_interval is None else checkpoint_interval * 60.0,
     )
-    report = get_session(calibration).plan_training(
+    session = get_session(calibration)
+    report = session.plan_training(
         model, hardware, chips=chips, global_batch=global_batch, seq=seq, precision=precision,
         tokens=tokens, price=price, top=top, pareto=pareto_front, failures=failures,
         stages=[parse_stage(s) for s in stage or ()], software=software, power_limit=power_limit,
@@ -282,7 +282,9 @@ def plan(
     if as_json:
         print_json(report)
         return
-    offering = price.split(":")[0] if price else None
+    offering = None
+    if price and report.training is not None:
+        offering = resolve_offering(session.catalog, report.search.chip, price)[0].id
     _print_plans(report.search, report.training, list(report.pareto), offering)
     _print_stages(report.stages)
 

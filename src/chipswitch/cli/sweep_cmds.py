@@ -21,6 +21,7 @@ from chipswitch import format as fmt
 from chipswitch import units
 from chipswitch.api.results import SweepReport
 from chipswitch.cli.common import (
+    CalibrationOpt,
     console,
     err_console,
     get_session,
@@ -102,6 +103,7 @@ def sweep(
         bool,
         typer.Option("--yes", "-y", help=f"Run a grid of more than {CONFIRM_POINTS:,} points."),
     ] = False,
+    calibration: CalibrationOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")] = False,
 ) -> None:
     """Run a plan search at every point of a design-space grid; write one row per point."""
@@ -116,7 +118,7 @@ def sweep(
     target = out or Path(file.with_suffix(".parquet").name)
     try:
         with bar:
-            report = get_session().sweep(
+            report = get_session(calibration).sweep(
                 file, target, executor=executor, address=address, num_cpus=num_cpus,
                 resume=resume, csv=csv, chunk_size=chunk_size, on_progress=progress,
                 allow_large=yes,
@@ -197,7 +199,13 @@ def sweep_report(
     results: Annotated[Path, typer.Argument(help="Parquet file written by chipswitch sweep.")],
     html_out: Annotated[
         Path | None,
-        typer.Option("--html", help="Write a self-contained HTML report with frontiers."),
+        typer.Option(
+            "--out",
+            "-o",
+            "--html",
+            metavar="OUT.html",
+            help="Write a self-contained HTML report with frontiers (--html: the former name).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Rankings as JSON.")] = False,
 ) -> None:

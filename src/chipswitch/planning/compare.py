@@ -18,12 +18,12 @@ from typing import get_args
 
 from chipswitch.catalog import Catalog
 from chipswitch.catalog.files import PriceType
-from chipswitch.errors import ChipswitchError, InfeasibleError
+from chipswitch.errors import ChipswitchError, InfeasibleError, UnknownNameError
 from chipswitch.hardware.spec import Chip, Offering, Price
 from chipswitch.model.params import count_params
 from chipswitch.model.shape import ModelShape
 from chipswitch.parallel.enumerate import MAX_WORKERS
-from chipswitch.perf.efficiency import Efficiency
+from chipswitch.perf.efficiency import CalibrationTable, Efficiency
 from chipswitch.perf.workload import Workload
 from chipswitch.planning.cost import (
     GoodputInputs,
@@ -60,19 +60,42 @@ def check_precision(chip: Chip, precision: str) -> None:
         )
 
 
-def resolve_price(catalog: Catalog, chip: Chip, spec: str) -> Price:
-    """`OFFERING[:TYPE]` -> that offering's newest published price of TYPE (default on-demand).
+def resolve_offering(catalog: Catalog, chip: Chip, spec: str) -> tuple[Offering, Price]:
+    """A price spec -> (offering, price), the one shape `plan --price` and `compare --price`
+    share: a price type (`spot`, or `:spot`) is the chip's cheapest offering of that type;
+    `OFFERING[:TYPE]` is that offering's newest published price of TYPE (default on-demand).
 
     The offering must rent `chip`; a missing price type names the types it has.
     """
-    off_id, _, ptype = spec.partition(":")
+    off_id, _, ptype = spec.strip().partition(":")
+    if not off_id or (not ptype and off_id in PRICE_TYPES and off_id not in catalog.offerings):
+        ptype = ptype or off_id
+        check_price_type(ptype)
+        found = cheapest_price(catalog, chip, ptype)
+        if found is None:
+            raise ChipswitchError(f"no offering of {chip.id} publishes a '{ptype}' price")
+        return found
     off = catalog.offering(off_id)
     if off.chip != chip.id:
         raise ChipswitchError(f"offering {off.id} rents {off.chip}, not {chip.id}")
     try:
-        return off.price(ptype or None)
+        return off, off.price(ptype or None)
     except ValueError as exc:
         raise ChipswitchError(str(exc)) from None
+
+
+def resolve_price(catalog: Catalog, chip: Chip, spec: str) -> Price:
+    """The price `spec` names for `chip` (see `resolve_offering`)."""
+    return resolve_offering(catalog, chip, spec)[1]
+
+
+def check_price_type(price_type: str) -> str:
+    """`price_type` if it is one a catalog offering may publish; else ChipswitchError."""
+    if price_type not in PRICE_TYPES:
+        err = UnknownNameError("price type", price_type, PRICE_TYPES)
+        hint = "" if err.suggestions else f"; one of {', '.join(PRICE_TYPES)}"
+        raise ChipswitchError(f"{err}{hint}")
+    return price_type
 
 
 def cheapest_price(catalog: Catalog, chip: Chip, price_type: str) -> tuple[Offering, Price] | None:
@@ -322,18 +345,23 @@ def compare(
     *,
     catalog: Catalog,
     price_type: str = "on_demand",
+    table: CalibrationTable | None = None,
 ) -> Comparison:
     """Plan `workload` on `n_chips` of each chip; days, USD and energy to train `tokens`.
 
     A chip on which no plan fits is kept with the reason. Each chip is priced at the cheapest
-    of its offerings' newest `price_type` prices; a chip without one has no cost.
+    of its offerings' newest `price_type` prices; a chip without one has no cost. `table`
+    replaces the shipped calibration (one with a profile's family, `table_with_profile`).
     """
     check_tokens(tokens)
     rows: list[ChipOutcome] = []
     for chip in {c.id: c for c in chips}.values():  # keep order, drop repeats
         try:
             check_precision(chip, workload.precision)
-            r = search_or_explain(workload, chip, n_chips, catalog=catalog, top=1)
+            eff = None
+            if table is not None:
+                eff = table.for_chip(chip.family, chip.vendor, chip.id, chip.release_year)
+            r = search_or_explain(workload, chip, n_chips, catalog=catalog, eff=eff, top=1)
         except InfeasibleError as exc:
             rows.append(ChipOutcome(chip, None, None, None, str(exc)))
             continue

@@ -23,7 +23,7 @@ from chipswitch.catalog import Catalog
 from chipswitch.errors import CatalogFileError, UnknownNameError
 from chipswitch.hardware.spec import Chip, Price
 from chipswitch.model.shape import ModelShape
-from chipswitch.perf.efficiency import Efficiency, load_calibration
+from chipswitch.perf.efficiency import CalibrationTable, Efficiency, load_calibration
 from chipswitch.sweep.schema import (
     Constraints,
     DerivedChip,
@@ -175,12 +175,19 @@ def point_key(
 
 
 # -- resolution ---------------------------------------------------------------------------------
-def resolve(sf: SweepFile, catalog: Catalog, path: Path | str = "<sweep>") -> Sweep:
-    """Look every id up in the catalog; unknown ids raise SweepFileError with suggestions."""
+def resolve(
+    sf: SweepFile,
+    catalog: Catalog,
+    path: Path | str = "<sweep>",
+    *,
+    table: CalibrationTable | None = None,
+) -> Sweep:
+    """Look every id up in the catalog; unknown ids raise SweepFileError with suggestions.
+    `table` replaces the shipped calibration (e.g. with a profile's family)."""
     where = str(path)
     models = _resolve_models(sf.models, catalog, where)
     chips, bases = _resolve_chips(sf, catalog, where)
-    cal = load_calibration()
+    cal = table if table is not None else load_calibration()
     effs = {
         cid: cal.for_chip(
             catalog.chips[b].family, catalog.chips[b].vendor, b, catalog.chips[b].release_year
