@@ -560,3 +560,20 @@ def test_fuzzed_api_fields_are_4xx_naming_the_field(
     assume(not (field == "pareto" and type(value) is bool and path == "/api/plan"))  # valid
     assert_4xx(post(client, path, {**base, field: value}), field)
     assert client.get("/api/limits").status_code == 200  # still answering
+
+
+@pytest.mark.slow
+@FUZZ
+@given(
+    field=st.sampled_from(["samples", "seed", "objective", "pair", "set", "lhs", "scenario"]),
+    value=st.one_of(NOT_A_VALUE, BAD_NUMBER),
+)
+def test_fuzzed_decide_fields_are_4xx(client: TestClient, field: str, value: Any) -> None:
+    """/api/decide refuses a hostile field before any Monte Carlo runs (the app's sample limit
+    is the default, so an accepted request would take seconds, not milliseconds)."""
+    assume(not (field == "lhs" and type(value) is bool))  # valid
+    assume(not (field in ("objective", "pair") and value is None))  # None means the default
+    assume(not (field == "seed" and type(value) is int and 0 <= value < 2**63))  # valid
+    assume(not (field == "set" and value == []))  # no overrides
+    assert_4xx(post(client, "/api/decide", {"samples": 100, field: value}))
+    assert client.get("/api/limits").status_code == 200
