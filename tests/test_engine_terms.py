@@ -113,7 +113,7 @@ def test_default_stack_follows_the_vendor() -> None:
 @pytest.mark.parametrize("chip", ["mi300x", "mi355x", "gaudi3"])
 def test_spec_based_chip_never_beats_measured_vendors(chip: str) -> None:
     """A vendor with no measured row is never predicted more efficient than the median of the
-    measured families' efficiencies on the same plan, and the output says it is spec-based."""
+    measured chip families' efficiencies on the same plan; the output says it is spec-based."""
     w = Workload(CAT.model("llama3.1-70b"), 512, 8192)
     sys = build_system(CAT.chip(chip), 1024, peers=CAT.chips.values())
     assert sys.references and any("spec-based" in a for a in sys.assumptions)

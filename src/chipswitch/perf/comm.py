@@ -55,9 +55,11 @@ def group_link(size: Arr, stride: Arr, sys: System, pattern: str = "collective")
     else:
         raise ValueError(f"unknown traffic pattern {pattern!r}")
     bw = np.where(inside, up, out)
+    if inside.all():  # the common case (TP, CP, in-node groups): ring steps only
+        return bw, sys.eff.latency_up * np.maximum(size - 1.0, 1.0)
     k = np.where(inside, size, per_domain)
-    domains = np.maximum(size / k, 1.0)
-    lat = sys.eff.latency_up * (k - 1.0) + sys.eff.latency_out * np.ceil(np.log2(domains))
+    tree = np.ceil(np.log2(np.maximum(size / k, 1.0)))
+    lat = sys.eff.latency_up * (k - 1.0) + sys.eff.latency_out * tree
     return bw, np.maximum(lat, sys.eff.latency_up)
 
 

@@ -331,7 +331,8 @@ def _memory(w: Workload, lay: _Layout, params: memory.ParamsOnWorker) -> _Memory
 
 def _spec_cap(w: Workload, sys: System, plans: PlanArrays, step: Arr) -> Arr:
     """Seconds added so that a spec-based chip (a vendor with no measured row) is never
-    faster than the median of the measured families' fitted efficiencies on the same plan."""
+    faster than the median of the measured chip families' fitted efficiencies on the same
+    plan."""
     if not sys.references:
         return np.zeros_like(step)
     steps = [

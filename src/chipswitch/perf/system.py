@@ -149,7 +149,7 @@ def build_system(
         )
     if references:
         notes.append(
-            f"{chip.id}: spec-based prediction (no published run of a {chip.vendor} chip): "
+            f"{chip.id}: spec-based prediction (no published run of any {chip.vendor} chip): "
             "all-vendor efficiencies, never more efficient than the measured chip families' median "
             "on the same plan, wider interval"
         )
