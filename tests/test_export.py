@@ -5,6 +5,8 @@ files are in test_export_frameworks.py."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,7 @@ from chipswitch.export import (
 from chipswitch.export.neuronx_distributed import schema_problems
 from chipswitch.parallel.plan import parse_plan
 from chipswitch.perf.workload import Workload
-from chipswitch.planning.search import search
+from chipswitch.planning.search import PlanResult, SearchResult, search
 from chipswitch.web import create_app
 
 CAT = load_catalog()
@@ -206,3 +208,25 @@ def test_api_export_matches_the_cli() -> None:
         assert bad.status_code == 422 and "google" in bad.json()["detail"]
         bad = client.post("/api/export", json={**req, "framework": "deepspeed"})
         assert bad.status_code == 422
+
+
+def test_a_tie_with_an_expressible_plan_exports_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plans predicted equally fast are all the best; 1% slower is not, and is only named."""
+    import chipswitch.export as export_pkg
+
+    w, chip = _w("llama3.1-8b", 256, 8192), CAT.chip("h100-sxm")
+    real = search(w, chip, 64, catalog=CAT, top=1)
+    row = real.best
+
+    def with_second(step_ratio: float) -> Callable[..., SearchResult]:
+        first = PlanResult(parse_plan("TP4 DP8 CP2 mb8 ZeRO-1"), row.breakdown, row.interval)
+        bd = {**row.breakdown, "step_time": row.step_time * step_ratio}
+        second = PlanResult(parse_plan("TP4 DP8 CP2 mb8 ZeRO-2"), bd, row.interval)
+        return lambda *a, **k: replace(real, top=[first, second])
+
+    monkeypatch.setattr(export_pkg, "search", with_second(1.0))
+    out, chosen = export_best("torchtitan", w, chip, 64, catalog=CAT)
+    assert chosen.plan.zero == 2 and "as fast as #1" in out.notes[-1]
+    monkeypatch.setattr(export_pkg, "search", with_second(1.01))
+    with pytest.raises(CannotExpressError, match=r"#2, 'TP4 PP1 DP8 CP2 mb8 ZeRO-2.*1\.0% slower"):
+        export_best("torchtitan", w, chip, 64, catalog=CAT)

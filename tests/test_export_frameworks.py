@@ -40,7 +40,7 @@ import pytest
 import yaml
 
 from chipswitch.catalog import load_catalog
-from chipswitch.export import ExportedConfig, export_best, export_plan
+from chipswitch.export import CannotExpressError, ExportedConfig, export_best, export_plan
 from chipswitch.export.neuronx_distributed import schema_problems
 from chipswitch.model.params import count_params
 from chipswitch.parallel.plan import parse_plan
@@ -69,7 +69,11 @@ class Case:
         w = Workload(CAT.model(self.model), self.global_batch, self.seq)
         chip = CAT.chip(self.chip)
         if self.plan is None:
-            return export_best(self.framework, w, chip, self.chips, catalog=CAT)[0]
+            try:
+                return export_best(self.framework, w, chip, self.chips, catalog=CAT)[0]
+            except CannotExpressError as exc:  # the user's next step: the plan it names
+                suggested = str(exc).split("'")[1]
+                return export_plan(self.framework, w, chip, parse_plan(suggested), catalog=CAT)
         return export_plan(self.framework, w, chip, parse_plan(self.plan), catalog=CAT)
 
 

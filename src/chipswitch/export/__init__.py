@@ -49,6 +49,8 @@ FRAMEWORKS: dict[str, Callable[[ExportJob], ExportedConfig]] = {
 }
 #: Plans of the search tried, fastest first, when the best one cannot be expressed.
 CANDIDATES = 500
+#: Relative step-time difference under which two plans are the same prediction (a tie).
+TIE = 1e-6
 
 
 def export_job(framework: str, job: ExportJob) -> ExportedConfig:
@@ -92,8 +94,10 @@ def export_best(
     catalog: Catalog | None = None,
     eff: Efficiency | None = None,
 ) -> tuple[ExportedConfig, PlanResult]:
-    """The fastest plan for the job, exported. If `framework` cannot express it, the error
-    names what is missing and the fastest plan among the next ones that it can express."""
+    """The fastest plan for the job, exported. Plans the engine predicts equally fast (within
+    `TIE`) are all "the best": the first that `framework` can express is exported, with a note.
+    Otherwise the error names what is missing and the fastest plan among the next ones that
+    the framework can express, and how much slower it is predicted to be."""
     result = search(workload, chip, n_chips, catalog=catalog, eff=eff, top=CANDIDATES)
     best = result.top[0]
     try:
@@ -104,10 +108,17 @@ def export_best(
         first = exc
     for rank, cand in enumerate(result.top[1:], start=2):
         try:
-            export_job(framework, _job(workload, chip, n_chips, cand.plan))
+            out = export_job(framework, _job(workload, chip, n_chips, cand.plan))
         except ExportError:
             continue
         slower = cand.step_time / best.step_time - 1
+        if slower <= TIE:
+            note = (
+                f"plan #{rank} exported: the engine predicts it as fast as #1 "
+                f"({best.plan.describe()}), which {framework} cannot express: "
+                + "; ".join(first.missing)
+            )
+            return _with_note(out, note), cand
         first.args = (
             f"{first.args[0]}. The fastest plan {framework} can express is #{rank}, "
             f"'{cand.plan.describe()}' ({slower:.1%} slower): export it with --plan",
