@@ -21,6 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from chipswitch import format as fmt
 from chipswitch._io import check_writable
 from chipswitch.calibrate.agreement import (
     Comparison,
@@ -277,14 +278,14 @@ def _print_comparison(c: Comparison) -> None:
 
     def err(key: str) -> str:
         v = c.errors.get(key)
-        return "—" if v is None else f"{v:+.1%}"
+        return fmt.signed_percent(v)
 
-    t.add_row("step time (s)", f"{m.step_time:.4f}", f"{p.step_time:.4f}", err("step_time"))
-    t.add_row("tokens/s", f"{m.tokens_per_s:,.0f}", f"{p.tokens_per_s:,.0f}", err("tokens_per_s"))
+    t.add_row("step time (s)", fmt.sig(m.step_time), fmt.sig(p.step_time), err("step_time"))
+    t.add_row("tokens/s", fmt.sig(m.tokens_per_s), fmt.sig(p.tokens_per_s), err("tokens_per_s"))
     t.add_row(
         "peak memory (GB)",
-        "—" if m.peak_memory_bytes is None else f"{m.peak_memory_bytes / 1e9:.3f}",
-        f"{p.memory_bytes / 1e9:.3f}",
+        "—" if m.peak_memory_bytes is None else fmt.sig(m.peak_memory_bytes / 1e9),
+        fmt.sig(p.memory_bytes / 1e9),
         err("memory"),
     )
     print_table(t)
@@ -293,14 +294,14 @@ def _print_comparison(c: Comparison) -> None:
     bt.add_column("ms", justify="right")
     for k, v in p.time_terms.items():
         if v > 0:
-            bt.add_row(k, f"{v * 1e3:.2f}")
+            bt.add_row(k, fmt.sig(v * 1e3))
     print_table(bt)
     mt = new_table("Predicted memory by category (framework buffers excluded)")
     mt.add_column("category")
     mt.add_column("GB", justify="right")
     for k, v in p.memory_terms.items():
-        mt.add_row(k.removeprefix("mem_"), f"{v / 1e9:.3f}")
-    mt.add_row("(framework buffers, not compared)", f"{p.framework_bytes / 1e9:.3f}")
+        mt.add_row(k.removeprefix("mem_"), fmt.sig(v / 1e9))
+    mt.add_row("(framework buffers, not compared)", fmt.sig(p.framework_bytes / 1e9))
     print_table(mt)
     console.print(f"peak memory measured as: {m.memory_method}")
     for a in p.adjustments:
