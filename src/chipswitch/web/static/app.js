@@ -495,7 +495,7 @@ function renderAllIn(t) {
   const days = a.days_interval.length ? [a.days_interval[0], a.days_interval[1]] : [];
   line.append("All-in (failures, restarts, checkpoints): ",
     el("b", { id: "plan-all-in-days", text: daysInterval(a.days, days) }),
-    `, ${fmt.integer(a.chip_hours)} chip-hours`);
+    `, ${fmt.count(a.chip_hours)} chip-hours`);
   if (isNum(a.cost_usd)) line.append(", ", el("b", { id: "plan-all-in-cost", text: fmt.moneyInterval(a.cost_usd, ...(a.cost_usd_interval || [])) }));
   line.append(`; goodput ${fmt.percent(t.goodput)} (${fmt.percent(fm.goodput_interval[0])}–${fmt.percent(fm.goodput_interval[1])}), `
     + `${isNum(fm.interruptions) ? fmt.integer(fm.interruptions) : DASH} interruptions expected.`);
@@ -635,6 +635,21 @@ function errorBars(rows, key, ivKey) {
     arrayminus: rows.map((r) => (r[ivKey] && isNum(r[key]) ? r[key] - r[ivKey][0] : 0)),
   };
 }
+// A bar axis from zero that a few very long bars do not squash: past 2.5 times the
+// 75th-percentile value the axis stops, and each bar cut there says its value ("1,720 d →").
+function cappedAxis(rows, key, ivKey, show) {
+  const values = rows.map((x) => x[key]).filter(isNum).sort((a, b) => a - b);
+  if (!values.length) return { axis: {}, notes: [] };
+  const tops = rows.map((x) => (x[ivKey] ? x[ivKey][1] : x[key])).filter(isNum);
+  const p75 = values[Math.floor(0.75 * (values.length - 1))];
+  const cut = values[values.length - 1] > 2.5 * p75 ? 2.5 * p75 : null;
+  const hi = cut === null ? Math.max(...tops) * 1.05 : cut;
+  const notes = cut === null ? [] : rows.filter((x) => isNum(x[key]) && x[key] > cut).map((x) => ({
+    x: cut, y: x.hardware, xanchor: "right", showarrow: false, text: `${show(x[key])} →`,
+    font: { size: 11, color: "#1d2330" }, bgcolor: "rgba(255,255,255,0.85)", name: "cut",
+  }));
+  return { axis: { range: [0, hi], ...ticks(0, hi, show) }, notes };
+}
 function compareTakeaway(r) {
   const ok = r.rows.filter((x) => x.feasible);
   if (!ok.length) return `No plan fits on any of the ${r.rows.length} chips: use more chips or a smaller batch.`;
@@ -682,20 +697,21 @@ function renderCompare(r) {
     text: x.feasible ? text : "no plan fits",
   }));
   const yaxis = { categoryorder: "array", categoryarray: [...names].reverse(), automargin: true, type: "category" };
-  const days = rows.map((x) => (x.days_interval ? x.days_interval[1] : x.days));
+  const dayText = (v) => `${fmt.sig(v)} d`;
+  const daysAxis = cappedAxis(rows, "days", "days_interval", dayText);
   plot("compare-days", byVendor("days", "days_interval", []), {
     title: { text: "Days to train" }, yaxis, barmode: "overlay",
-    xaxis: { title: { text: "days to train" }, rangemode: "tozero", ...ticks(0, Math.max(...days.filter(isNum)) * 1.05, (v) => `${fmt.sig(v)} d`) },
-    annotations: notes("days", "no plan fits"), legend: { orientation: "h", y: -0.15, title: { text: "vendor " } },
+    xaxis: { title: { text: "days to train" }, ...daysAxis.axis },
+    annotations: [...notes("days", "no plan fits"), ...daysAxis.notes], legend: { orientation: "h", y: -0.15, title: { text: "vendor " } },
     margin: { l: 20, r: 20, t: 50, b: 90 },
   });
-  const costs = rows.map((x) => (x.cost_usd_interval ? x.cost_usd_interval[1] : x.cost_usd));
-  const anyPrice = costs.some(isNum);
+  const anyPrice = rows.some((x) => isNum(x.cost_usd));
+  const costAxis = cappedAxis(rows, "cost_usd", "cost_usd_interval", fmt.money);
   plot("compare-cost", byVendor("cost_usd", "cost_usd_interval", []), {
     title: { text: anyPrice ? `Cost to train (USD, ${priceType(r.price_type)})` : `Cost to train: no chip has a public ${priceType(r.price_type)} price` },
     yaxis, barmode: "overlay",
-    xaxis: { title: { text: "cost to train (USD)" }, rangemode: "tozero", ...(anyPrice ? ticks(0, Math.max(...costs.filter(isNum)) * 1.05, fmt.money) : {}) },
-    annotations: notes("cost_usd", "no public price"), legend: { orientation: "h", y: -0.15, title: { text: "vendor " } },
+    xaxis: { title: { text: "cost to train (USD)" }, ...(anyPrice ? costAxis.axis : {}) },
+    annotations: [...notes("cost_usd", "no public price"), ...costAxis.notes], legend: { orientation: "h", y: -0.15, title: { text: "vendor " } },
     margin: { l: 20, r: 20, t: 50, b: 90 },
   });
   fillTable($("#compare-table"), [
