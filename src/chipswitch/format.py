@@ -4,9 +4,9 @@ Three significant figures, a short suffix for large quantities (K, M, B, T: thou
 billion, trillion), money with a leading "$", shares in percent, an interval after its centre in
 the centre's unit: `money_interval(25.7e6, 19.02e6, 35.75e6) == "$25.7M (19.0-35.8)"`.
 
-The dashboard has a twin of these functions in `web/static/format.js`; the browser tests check
-that both give the same text for the same numbers. Inputs are SI values (USD, seconds, FLOP,
-fractions); None, NaN and infinities are shown as "—".
+The dashboard has a twin of these functions in `web/static/format.js`; tests/test_format.py
+runs it in Node and checks that both give the same text for the same numbers. Inputs are SI
+values (USD, seconds, FLOP, fractions); None, NaN and infinities are shown as "—".
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def decimals_for(x: float, digits: int = DIGITS) -> int:
 
 
 def _round_to(x: float, exponent: int) -> float:
-    """`x` rounded to a multiple of 10**exponent (half away from zero, as JavaScript's)."""
+    """`x` rounded to a multiple of 10**exponent, half away from zero (format.js does the same)."""
     step = 10.0**exponent
     if step == 0.0:
         return x
