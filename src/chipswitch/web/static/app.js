@@ -235,8 +235,23 @@ function plot(id, traces, layout) {
   };
   const merged = Object.assign(base, layout);
   // a phone's chart is ~360 px wide: smaller titles so they are not cut
-  if (merged.title && window.innerWidth < 600) merged.title = { ...merged.title, font: { size: 12 } };
+  if (merged.title && window.innerWidth < 600) {
+    const text = wrapTitle(merged.title.text || "", 44);
+    merged.title = { ...merged.title, text, font: { size: 12 } };
+    const lines = text.split("<br>").length;
+    merged.margin = { ...merged.margin, t: Math.max(merged.margin.t, 30 + 16 * lines) };
+  }
   Plotly.react(id, traces, merged, PLOT_CONFIG);
+}
+// Break a title into lines of at most `width` characters at spaces (plotly does not wrap).
+function wrapTitle(text, width) {
+  const lines = [];
+  for (const word of text.split(" ")) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines.join("<br>");
 }
 // About `n` round tick values over [lo, hi] with their text from `show`.
 function ticks(lo, hi, show, n = 5) {
