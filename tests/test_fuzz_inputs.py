@@ -294,6 +294,8 @@ CLI_CASES: list[tuple[str, tuple[str, ...]]] = [
     (f"decide --samples {10**9}", ("--samples",)),
     ("decide --seed -1", ("--seed",)),
     ("decide {long_horizon}", ("horizon_months", "GiB")),
+    (f"decide --set horizon_months={'[' * 5000}", ("--set",)),
+    ("decide --set discount_rate_per_year=1e400", ("discount_rate_per_year",)),
     # export: the same job checks, and a file it cannot write
     (f"export -f megatron -o - -m llama2-7b -H h100-sxm -b 64 -s 2048 -n {2**64}", ("chips",)),
     ("export -f megatron -o {dir} -m llama2-7b -H h100-sxm -b 64 -s 2048 -n 8", ("directory",)),

@@ -686,8 +686,8 @@ def apply_settings(raw: Any, settings: Sequence[str]) -> Any:
             raise ChipswitchError(f"--set {item!r}: expected KEY=VALUE")
         try:
             value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise ChipswitchError(f"--set {key}: cannot read the value {text!r}") from None
+        except (yaml.YAMLError, RecursionError, ValueError, OverflowError):
+            raise ChipswitchError(f"--set {key}: cannot read the value {text[:60]!r}") from None
         node = out
         parts = key.split(".")
         for i, part in enumerate(parts[:-1]):
