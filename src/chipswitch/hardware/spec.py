@@ -44,7 +44,7 @@ class Chip:
     sources: tuple[str, ...]
     unset: tuple[str, ...] = field(default=())
     power_limit_watts: float | None = None  # run below TDP (perf/system.py: sustained clocks)
-    compute_units: int | None = None  # SMs / CUs: GEMM wave quantisation (perf/compute.py)
+    compute_units: int | None = None  # SMs / CUs: GEMM waves on some families (perf/compute.py)
 
     def peak(self, precision: Precision) -> float:
         """Dense peak FLOP/s at `precision`; fp16 stands in for bf16 where bf16 is absent (V100)."""

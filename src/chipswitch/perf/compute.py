@@ -3,12 +3,19 @@
 All functions take plan quantities as numpy arrays (one entry per plan) and return seconds.
 GEMMs follow a roofline (Williams et al. 2009) with a fixed launch cost:
     t = max(2mnk / (peak*eff_mm*q), bytes(m*k + k*n + m*n) / (bw*eff_mem)) + kernel_overhead,
-where q is the shape's tile and wave quantisation (NVIDIA, "Matrix Multiplication Background
-User's Guide", Deep Learning Performance documentation, sections "Tile Quantization" and
-"Wave Quantization"): the output is computed in TILE x TILE tiles, partial tiles cost a full
-one, and the tiles run in waves of one per compute unit (SM or CU, from the catalog), the last
-wave partly idle. So thin GEMMs produced by wide tensor parallelism lose efficiency, as
-measured by Calculon's efficiency tables (Isaev et al. SC'23) and NeuSight (ASPLOS'25).
+where q is the shape's tile quantisation (NVIDIA, "Matrix Multiplication Background User's
+Guide", Deep Learning Performance documentation, section "Tile Quantization"): the output is
+computed in TILE x TILE tiles and a partial tile costs a full one. So thin GEMMs produced by
+wide tensor parallelism lose efficiency, as measured by Calculon's efficiency tables (Isaev et
+al. SC'23) and NeuSight (ASPLOS'25).
+
+Wave quantisation (the same guide, section "Wave Quantization", with the A100's 108 SMs as
+its example: tiles run in waves of one per SM, the last wave partly idle) applies only to the
+families listed in data/engine_defaults.yaml (`wave_quantised_families`: Ampere and older,
+whose cuBLAS kernels launch one grid of tiles). On the 144 bf16 GEMMs measured on an H100 and
+an H200 (benchmarks/results/*/*-profile.json; benchmarks/gemm_quantisation.py) a 128x128-tile
+wave model over 132 SMs fits worse than none (median error 9.5% vs 7.5% on the H100, 8.7% vs
+6.7% on the H200): Hopper's persistent, stream-K-scheduled kernels avoid partial waves.
 """
 
 from __future__ import annotations
@@ -29,15 +36,15 @@ TILE = 128.0  # output tile edge of the GEMM kernels (cuBLAS/CUTLASS 128x128 CTA
 
 
 def quantisation(m: Arr | float, n: Arr | float, count: float | Arr, units: int | None) -> Arr:
-    """Useful fraction of the tile-slots a GEMM occupies: tile fill x wave fill (1.0 = none
-    lost). `count` GEMMs of the same shape share the waves (grouped GEMMs)."""
+    """Useful fraction of the tile-slots a GEMM occupies: tile fill, times wave fill when the
+    chip's GEMMs run in waves over `units` SMs (None: no waves). `count` GEMMs of one shape
+    share the waves (grouped GEMMs)."""
     tm, tn = np.ceil(np.asarray(m) / TILE), np.ceil(np.asarray(n) / TILE)
     fill = np.asarray(m) * np.asarray(n) / (tm * tn * TILE * TILE)
     if not units:
         return np.asarray(fill, dtype=np.float64)
     tiles = tm * tn * count
-    waves = np.ceil(tiles / units)
-    return np.asarray(fill * tiles / (waves * units), dtype=np.float64)
+    return np.asarray(fill * tiles / (np.ceil(tiles / units) * units), dtype=np.float64)
 
 
 def gemm_time(
@@ -46,7 +53,7 @@ def gemm_time(
     """Seconds for `count` GEMMs of shape (m x k) @ (k x n), forward only."""
     peak = sys.peak_fp8 * sys.eff.fp8_matmul if fp8 else sys.peak_bf16 * sys.eff.matmul
     elem = 1.0 if fp8 else BF16
-    flop_t = 2.0 * m * n * k / (peak * quantisation(m, n, count, sys.compute_units))
+    flop_t = 2.0 * m * n * k / (peak * quantisation(m, n, count, sys.wave_units))
     mem_t = elem * (m * k + k * n + m * n) / (sys.hbm_bandwidth * sys.eff.memory)
     t = np.maximum(flop_t, mem_t) + sys.eff.kernel_overhead
     # fp8 casts of the activations are fused into the producing kernels (Transformer Engine's

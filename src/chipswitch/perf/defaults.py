@@ -14,15 +14,17 @@ import yaml
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "data" / "engine_defaults.yaml"
 
 
-def _load() -> dict[str, dict[str, float]]:
+def _load() -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
     raw: dict[str, Any] = yaml.safe_load(DEFAULTS_FILE.read_text(encoding="utf-8"))
-    return {
+    gemm = {k: v["value"] for k, v in raw.pop("gemm").items()}
+    numbers = {
         section: {k: float(v["value"]) for k, v in entries.items()}
         for section, entries in raw.items()
     }
+    return numbers, gemm
 
 
-DEFAULTS = _load()
+DEFAULTS, GEMM = _load()
 EFFICIENCY = DEFAULTS["efficiency"]
 FALLBACKS = DEFAULTS["fallbacks"]
 MEMORY = DEFAULTS["memory"]

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from statistics import median
 
 from chipswitch.hardware.spec import Chip, Precision
-from chipswitch.perf.defaults import FALLBACKS
+from chipswitch.perf.defaults import FALLBACKS, GEMM
 from chipswitch.perf.efficiency import Efficiency, load_calibration
 from chipswitch.units import GBIT
 
 # fallbacks for unset catalog values (data/engine_defaults.yaml, with their reasons)
 DEFAULT_NIC_PER_CHIP = FALLBACKS["nic_bit_per_s_per_chip"] / 8.0  # bytes/s
 DEFAULT_NODE = int(FALLBACKS["chips_per_node"])
+WAVE_FAMILIES = frozenset(GEMM["wave_quantised_families"])
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class System:
     # efficient than the measured chip families' typical (median) step time on the same plan
     # with these, their fitted efficiencies (perf/estimate.py).
     references: tuple[Efficiency, ...] = field(default=())
-    compute_units: int | None = None  # per worker; None: no wave quantisation
+    wave_units: int | None = None  # SMs per worker whose GEMM tiles run in waves; None: none
 
     @property
     def workers(self) -> int:
@@ -172,5 +173,7 @@ def build_system(
         eff=eff,
         assumptions=tuple(notes),
         references=references,
-        compute_units=chip.compute_units // w if chip.compute_units else None,
+        wave_units=(
+            chip.compute_units // w if chip.compute_units and chip.family in WAVE_FAMILIES else None
+        ),
     )
