@@ -477,3 +477,14 @@ def test_settings_override_values_by_dotted_key_and_option_id() -> None:
         apply_settings(raw_seed(), ["company.cash_usd"])
     with pytest.raises(CatalogFileError, match=r"company\.cash_usdd: unknown key"):
         parse_scenario(apply_settings(raw_seed(), ["company.cash_usdd=1"]))
+
+
+def test_first_year_delivers_exactly_the_roadmap_flop(cm: Compiled, rows: np.ndarray) -> None:
+    """Demand is FLOP: the first twelve months add up to `training_flop_per_year` (issue 15
+    point 3: the old budget acted as a month-0 rate and overshot the year)."""
+    from chipswitch.decide.montecarlo import Draws, _Common
+
+    d = Draws(cm, rows)
+    c = _Common(cm, d)
+    year = np.asarray(d.of(cm.scenario.roadmap.training_flop_per_year)).ravel()
+    np.testing.assert_allclose(c.demand[:, :12].sum(axis=1), year, rtol=1e-12)

@@ -257,7 +257,7 @@ def print_summary(res: DecisionResult) -> None:
     print_table(t)
     sobol = {s.input: s for s in res.sobol}
     t = new_table(escape(f"Sensitivity of E[{a} − {b}] (tornado p10 / p90; Sobol' total index)"))
-    for col in ("input", "p10 → E", "p90 → E", "swing", "Sobol ST"):
+    for col in ("input", "p10 → E", "p90 → E", "swing", "Sobol ST ± 95%"):
         t.add_column(col, justify="left" if col == "input" else "right")
     for e in res.tornado[:10]:
         s = sobol.get(e.input)
@@ -268,7 +268,7 @@ def print_summary(res: DecisionResult) -> None:
             f"{lo} → {fmt_objective(obj, e.low)}",
             f"{hi} → {fmt_objective(obj, e.high)}",
             fmt_objective(obj, e.swing),
-            "—" if s is None else f"{s.st:.2f}",
+            "—" if s is None else f"{s.st:.2f} ± {s.st_conf:.2f}",
         )
     print_table(t)
     t = new_table(f"Value of information on {a} vs {b} (EVPI {fmt_objective(obj, res.evpi)})")
