@@ -488,3 +488,10 @@ def test_first_year_delivers_exactly_the_roadmap_flop(cm: Compiled, rows: np.nda
     c = _Common(cm, d)
     year = np.asarray(d.of(cm.scenario.roadmap.training_flop_per_year)).ravel()
     np.testing.assert_allclose(c.demand[:, :12].sum(axis=1), year, rtol=1e-12)
+
+
+def test_settings_reach_plain_fields_too() -> None:
+    sc = parse_scenario(
+        apply_settings(raw_seed(), ["engine_error.shared_fraction=0.7", "horizon_months=24"])
+    )
+    assert sc.engine_error.shared_fraction == 0.7 and sc.horizon == 24

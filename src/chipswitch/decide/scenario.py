@@ -698,9 +698,7 @@ def apply_settings(raw: Any, settings: Sequence[str]) -> Any:
         if not isinstance(node, dict):
             raise ChipswitchError(f"--set {key}: '{'.'.join(parts[:-1])}' is not a section")
         old = node.get(last)
-        replaces_number = isinstance(old, dict) and "value" in old and not isinstance(value, dict)
-        number = isinstance(value, int | float | str) and not isinstance(value, bool)
-        if replaces_number or (number and _quantity_key(last)):
+        if isinstance(old, dict) and "value" in old and not isinstance(value, dict):
             node[last] = {"value": value, "assumption": f"set on the command line ({key})"}
         else:
             node[last] = value
@@ -712,10 +710,6 @@ def apply_settings(raw: Any, settings: Sequence[str]) -> Any:
                 if not (isinstance(c, dict) and gone in (c.get("between") or []))
             ]
     return out
-
-
-def _quantity_key(name: str) -> bool:
-    return not name.endswith(("_id", "chip", "offering", "price_type", "instrument", "label"))
 
 
 def _child(node: Any, part: str, where: str) -> Any:
