@@ -174,3 +174,45 @@ def test_help_and_listing_import_only_what_they_use() -> None:
     at_list = _modules_after("hardware", "list")
     assert not {m.split(".")[0] for m in at_list} & heavy
     assert not any(m.startswith(("chipswitch.decide", "chipswitch.sweep")) for m in at_list)
+
+
+def _all_modules() -> list[str]:
+    import pkgutil
+
+    pkg = ROOT / "src" / "chipswitch"
+    return sorted(
+        m.name for m in pkgutil.walk_packages([str(pkg)], "chipswitch.") if ".__" not in m.name
+    )
+
+
+@pytest.mark.slow
+def test_every_module_imports_on_its_own() -> None:
+    """No import cycle hides behind the order other modules happen to be imported in."""
+    code = (
+        "import importlib, subprocess, sys\n"
+        "bad = []\n"
+        "for name in sys.argv[1:]:\n"
+        "    p = subprocess.run([sys.executable, '-c', f'import {name}'], capture_output=True,"
+        " text=True)\n"
+        "    if p.returncode:\n"
+        "        bad.append(name + ': ' + (p.stderr.strip().splitlines() or ['?'])[-1])\n"
+        "print('\\n'.join(bad))\n"
+    )
+    heavy = ("chipswitch.calibrate", "chipswitch.export.")  # torch / frameworks: tested elsewhere
+    names = [m for m in _all_modules() if not m.startswith(heavy)]
+    assert len(names) > 40
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *names], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "", proc.stdout
+
+
+@pytest.mark.parametrize(
+    "module", ["chipswitch.perf.system", "chipswitch.hardware.spec", "chipswitch.catalog.files"]
+)
+def test_engine_modules_import_before_the_catalog(module: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import {module}"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
