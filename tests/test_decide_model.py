@@ -495,3 +495,19 @@ def test_settings_reach_plain_fields_too() -> None:
         apply_settings(raw_seed(), ["engine_error.shared_fraction=0.7", "horizon_months=24"])
     )
     assert sc.engine_error.shared_fraction == 0.7 and sc.horizon == 24
+
+
+def test_tornado_skips_only_inputs_the_pair_never_reads(cm: Compiled, rows: np.ndarray) -> None:
+    assert not analysis.affects("options.hedge.commitment.share", ("accept", "decline"))
+    assert not analysis.affects("events.partial.raise_closes", ("accept", "decline"))
+    assert analysis.affects("events.gpu_shortfall", ("accept", "decline"))
+    assert analysis.affects("options.accept.financing.discount", ("accept", "decline"))
+    diff = analysis.Difference(cm, "accept", "decline", "npv")
+    _, bars = analysis.tornado(diff, rows, 300)
+    skipped = [b for b in bars if not analysis.affects(b.input, ("accept", "decline"))]
+    assert skipped and all(b.swing == 0 for b in skipped)
+    # pinning a skipped input really does not move the pair
+    name = skipped[0].input
+    moved = rows[:300].copy()
+    moved[:, cm.index[name]] = 0.9
+    assert diff.mean(moved) == pytest.approx(diff.mean(rows[:300]), rel=1e-12)

@@ -143,8 +143,18 @@ def summarise_options(
     w = cm.scenario.risk_aversion
     n = vals.shape[0]
     res = []
+    pct = {name: np.percentile(out.metrics[name], [5, 50, 95], axis=0) for name in metric_names}
+    avg = {name: out.metrics[name].mean(axis=0) for name in metric_names}
     for j, oid in enumerate(out.option_ids):
-        m = {name: stat(out.metrics[name][:, j]) for name in metric_names}
+        m = {
+            name: Stat(
+                float(pct[name][0, j]),
+                float(pct[name][1, j]),
+                float(pct[name][2, j]),
+                float(avg[name][j]),
+            )
+            for name in metric_names
+        }
         runway = out.metrics["runway_months"][:, j]
         mean, tail = float(vals[:, j].mean()), cvar(vals[:, j])
         res.append(
@@ -273,8 +283,9 @@ def tornado(diff: Difference, u: FloatArray, rows_n: int) -> tuple[float, list[T
     rows = u[:rows_n]
     n = rows.shape[0]
     base = diff.mean(rows)
+    live = [v for v in cm.inputs if affects(v.name, (diff.a, diff.b))]
     blocks = []
-    for var in cm.inputs:
+    for var in live:
         i = cm.index[var.name]
         lo_u, hi_u = (EVENT_NO, EVENT_YES) if var.kind == "event" else (0.1, 0.9)
         for q in (lo_u, hi_u):
@@ -282,9 +293,10 @@ def tornado(diff: Difference, u: FloatArray, rows_n: int) -> tuple[float, list[T
             b[:, i] = q
             blocks.append(b)
     vals = diff.rows(np.concatenate(blocks, axis=0)).reshape(len(blocks), n).mean(axis=1)
+    at = {v.name: (float(vals[2 * j]), float(vals[2 * j + 1])) for j, v in enumerate(live)}
     entries = []
-    for j, var in enumerate(cm.inputs):
-        low, high = float(vals[2 * j]), float(vals[2 * j + 1])
+    for var in cm.inputs:
+        low, high = at.get(var.name, (base, base))
         lv, hv = _pinned_values(var)
         flips = (low > 0) != (high > 0) or (low > 0) != (base > 0) or (high > 0) != (base > 0)
         entries.append(
@@ -294,6 +306,15 @@ def tornado(diff: Difference, u: FloatArray, rows_n: int) -> tuple[float, list[T
         )
     entries.sort(key=lambda e: (-e.swing, e.input))
     return base, entries
+
+
+def affects(name: str, pair: tuple[str, str]) -> bool:
+    """Whether input `name` can move either option of `pair`: another option's terms and
+    events, and the pilot's inputs, cannot (the simulation never reads them for the pair)."""
+    parts = name.split(".")
+    if parts[0] in ("options", "events") and len(parts) > 2:
+        return parts[1] in pair  # options.<id>.… and events.<id>.…
+    return parts[0] != "pilot"
 
 
 def _pinned_values(var: InputVar) -> tuple[float, float]:

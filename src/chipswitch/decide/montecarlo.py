@@ -505,6 +505,7 @@ class _Common:
         self.cm, self.d = cm, d
         self._ramps: dict[tuple[str, object], tuple[Arr, Arr]] = {}
         self._mature: dict[str, FloatArray] = {}
+        self._ramped: dict[str, tuple[Arr, Arr]] = {}
         self.h = cm.horizon
         self.month = np.arange(self.h, dtype=np.float64)
         self.mid = self.month + 0.5
@@ -621,7 +622,14 @@ class _Common:
                     self._mature[key] = np.asarray(self.k[key] * decay)
                 return self._mature[key]
             return self.k[key] * decay
-        return self.k[key] * decay / self.ramp(key, t, adopt)
+        if t is not self.mid or isinstance(adopt, float):
+            return self.k[key] * decay / self.ramp(key, t, adopt)
+        hit = self._ramped.get(key)
+        if hit is not None and hit[0] is adopt:
+            return hit[1]
+        cost = self.k[key] * decay / self.ramp(key, t, adopt)
+        self._ramped[key] = (adopt, cost)  # holds `adopt`, so its id is not reused
+        return cost
 
     def _demand(self) -> FloatArray:
         """Training FLOP to deliver per month: the first year's FLOP (times the experiment
@@ -729,7 +737,11 @@ def _mix(c: _Common, o: Option) -> _Mix:
     mix.s = s = d.of(cm.share)
     mix.a = a = d.of(cm.start_month, 0.0)
     mix.term_end = term_end = a + d.of(cm.term_months)
-    mix.port_end = a + d.of(sc.migration.months) if mix.ported else a
+    if mix.ported:  # the same array object across options when the terms start at 0
+        months = d.of(sc.migration.months)
+        mix.port_end = months if isinstance(a, float) and a == 0.0 else a + months
+    else:
+        mix.port_end = a
     mix.cost_k = c.chip_cost(k, c.mid, mix.port_end)
     mix.in_term = c.window(a, term_end)
     s_eff: FloatArray = np.asarray(s) * np.ones((n, h))
