@@ -511,3 +511,14 @@ def test_tornado_skips_only_inputs_the_pair_never_reads(cm: Compiled, rows: np.n
     moved = rows[:300].copy()
     moved[:, cm.index[name]] = 0.9
     assert diff.mean(moved) == pytest.approx(diff.mean(rows[:300]), rel=1e-12)
+
+
+def test_risk_objective_ranks_by_mean_and_cvar() -> None:
+    sc, thr, cat = load_scenario(), fake_throughput(), load_catalog()
+    res = run_decision(sc, thr, samples=600, seed=8, catalog=cat, objective="risk")
+    w = sc.risk_aversion
+    for o in res.options:
+        assert o.risk_adjusted == pytest.approx((1 - w) * o.expected_objective + w * o.cvar_05)
+        assert o.cvar_05 <= o.expected_objective
+    best = max(res.options, key=lambda o: o.risk_adjusted)
+    assert res.verdict.option == best.id and res.verdict.objective == "risk"
