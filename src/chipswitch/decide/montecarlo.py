@@ -506,6 +506,7 @@ class _Common:
         self._ramps: dict[tuple[str, object], tuple[Arr, Arr]] = {}
         self._mature: dict[str, FloatArray] = {}
         self._ramped: dict[str, tuple[Arr, Arr]] = {}
+        self._signing: _Common | None = None
         self.h = cm.horizon
         self.month = np.arange(self.h, dtype=np.float64)
         self.mid = self.month + 0.5
@@ -546,6 +547,20 @@ class _Common:
                 for key in cm.mature
             ]
         )
+
+    def signing_spend(self, key: str, o: Option) -> FloatArray:
+        """USD per month the plan would spend on chip `key` at a full share, as both parties
+        could compute it at signing: every input at its median, no event (1, months)."""
+        if self._signing is None:
+            mid = np.full((1, len(self.cm.inputs)), 0.5)
+            self._signing = _Common(self.cm, Draws(self.cm, mid))
+        m = self._signing
+        cm_ = o.commitment
+        adopt: Arr = 0.0
+        if cm_ is not None and self.cm.scenario.hardware[key].ramp is not None:
+            start = cm_.start_month.median() if cm_.start_month is not None else 0.0
+            adopt = start + self.cm.scenario.migration.months.median()
+        return np.asarray(m.demand * m.chip_cost(key, m.mid, float(adopt)), dtype=np.float64)
 
     def _cap(self, key: str) -> Arr:
         if key == self.cm.scenario.roadmap.baseline:
@@ -807,9 +822,10 @@ def _commitment_costs(c: _Common, o: Option, mix: _Mix) -> tuple[FloatArray, Flo
     if mix.k is None or o.commitment is None:
         return zero, zero, 0.0
     k, mig = mix.k, sc.migration
-    term_cost = c.demand * mix.cost_k * mix.in_term  # USD per month at a full share
-    spend_k = np.sum(term_cost * mix.shares[k], axis=1, keepdims=True)
-    planned = mix.s * np.sum(term_cost, axis=1, keepdims=True)
+    spend_k = np.sum(c.demand * mix.cost_k * mix.in_term * mix.shares[k], axis=1, keepdims=True)
+    # the minimum is a dollar figure fixed at signing: the committed share of the plan's spend
+    # on the chip at the prior medians, over the (sampled) term
+    planned = mix.s * np.sum(c.signing_spend(k, o) * mix.in_term, axis=1, keepdims=True)
     top = d.of(o.commitment.take_or_pay_fraction)
     stranded = np.maximum(top * planned - spend_k, 0.0)
     extras = c.lump(stranded, np.minimum(mix.term_end, c.h) - 1e-9)

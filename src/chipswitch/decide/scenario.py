@@ -341,7 +341,8 @@ class Commitment(StrictModel):
     share: Fraction = Field(description="share of training FLOP on it during the term")
     term_months: NonNegative = Field(description="commitment term, months")
     take_or_pay_fraction: Fraction | None = Field(
-        default=None, description="minimum spend as a share of the planned committed spend"
+        default=None,
+        description="minimum spend as a share of the committed spend planned at signing",
     )
     start_month: NonNegative | None = Field(default=None, description="months after the decision")
     exit: bool = Field(
