@@ -103,6 +103,25 @@ def test_unfused_attention_is_slower_than_flash() -> None:
     assert _step(unfused, "a100-80gb", 8, plan) > _step(flash, "a100-80gb", 8, plan)
 
 
+def test_ampere_era_attention_kernel_is_slower_on_hopper_only() -> None:
+    """FlashAttention-2/Triton kernels (mma.sync) reach legacy_attention_fraction of the
+    fitted attention rate on a Hopper (FlashAttention-3, Shah et al. 2024); on an A100 they
+    are the native kernels. Same stack traits otherwise: llm-foundry vs a copy with the flag
+    cleared."""
+    plan = PlanArrays.from_plans([Plan(tp=1, dp=8, micro_batch=1, zero=1, recompute="none")])
+    legacy = Workload(SMALL, 8, 8192, software="llm-foundry")
+    sw = load_software().get("llm-foundry")
+    assert sw.legacy_attention_kernel
+    native = replace(sw, legacy_attention_kernel=False)
+    for chip, ratio in (("h100-sxm", 1.0 / 0.571), ("a100-80gb", 1.0)):
+        sys = build_system(CAT.chip(chip), 8, peers=CAT.chips.values())
+        slow = estimate(legacy, sys, plan).compute_attention[0]
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr("chipswitch.perf.estimate.software_for", lambda w, s: native)
+            fast = estimate(legacy, sys, plan).compute_attention[0]
+        assert slow / fast == pytest.approx(ratio, rel=1e-9), chip
+
+
 def test_default_stack_follows_the_vendor() -> None:
     table = load_software()
     assert table.get(None, "google").name == "maxtext"

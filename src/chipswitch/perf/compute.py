@@ -93,13 +93,22 @@ def layer_gemm_time(
 
 
 def attention_time(
-    d: LayerDims, micro_batch: Arr, seq: float, cp: Arr, tp: Arr, sys: System, flash: bool = True
+    d: LayerDims,
+    micro_batch: Arr,
+    seq: float,
+    cp: Arr,
+    tp: Arr,
+    sys: System,
+    flash: bool = True,
+    legacy_kernel: bool = False,
 ) -> Arr:
     """Forward time of the attention core (scores and weighted sum) of one layer.
 
     Flash (Dao 2023, FlashAttention-2): 2*T*ctx*(q_width + v_width)/tp FLOPs for T = b*s/cp
     queries against `ctx` mean keys (causal, window-aware; masked blocks are skipped), at the
-    fitted `attention` fraction of the bf16 peak.
+    fitted `attention` fraction of the bf16 peak; a kernel written for the previous
+    generation's tensor-core instructions (`legacy_kernel`: FlashAttention-2 or Triton on a
+    Hopper, Shah et al. 2024) reaches `sys.legacy_attention` of that rate.
     Unfused (Megatron-LM before flash attention; Korthikanti et al. 2022 section 4.1): two
     batched GEMMs over the full s x s score matrix (masking skips nothing) at the matmul
     fraction, plus the score tensor's HBM traffic: write, scale-mask-softmax read and write,
@@ -110,7 +119,8 @@ def attention_time(
     tokens = micro_batch * seq / cp
     if flash:
         flops = 2.0 * tokens * d.attn_context * (d.q_width + d.v_width) / tp
-        return np.asarray(flops / (sys.peak_bf16 * sys.eff.attention), dtype=np.float64)
+        rate = sys.peak_bf16 * sys.eff.attention * (sys.legacy_attention if legacy_kernel else 1.0)
+        return np.asarray(flops / rate, dtype=np.float64)
     ctx = d.attn_context_full
     flops = 2.0 * tokens * ctx * (d.q_width + d.v_width) / tp
     scores = tokens * ctx * d.heads / tp

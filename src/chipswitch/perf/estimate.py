@@ -174,7 +174,7 @@ def _compute(w: Workload, sys: System, lay: _Layout, sw: Software) -> _Compute:
             d, tokens, tp, sp, moe=True, epilogue_fusion=fuse
         )
     attn = lay.layers * compute.attention_time(
-        d, lay.mb, float(w.seq_len), lay.cp, tp, sys, sw.flash_attention
+        d, lay.mb, float(w.seq_len), lay.cp, tp, sys, sw.flash_attention, sw.legacy_attention_kernel
     )
     mem = compute.memory_bound_time(membytes, sys)
     head = compute.head_time(d, tokens, tp, sys, fp8) * (1.0 + BWD)

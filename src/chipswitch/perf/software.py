@@ -28,6 +28,7 @@ class Software:
     flash_attention: bool
     blocking_collectives: bool
     epilogue_fusion: bool
+    legacy_attention_kernel: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def load_software() -> SoftwareTable:
             flash_attention=bool(v["flash_attention"]),
             blocking_collectives=bool(v["blocking_collectives"]),
             epilogue_fusion=bool(v["epilogue_fusion"]),
+            legacy_attention_kernel=bool(v.get("legacy_attention_kernel", False)),
         )
         for k, v in raw["stacks"].items()
     }

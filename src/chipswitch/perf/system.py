@@ -20,6 +20,9 @@ from chipswitch.units import GBIT
 DEFAULT_NIC_PER_CHIP = FALLBACKS["nic_bit_per_s_per_chip"] / 8.0  # bytes/s
 DEFAULT_NODE = int(FALLBACKS["chips_per_node"])
 WAVE_FAMILIES = frozenset(GEMM["wave_quantised_families"])
+LEGACY_ATTENTION: dict[str, float] = {
+    k: float(v) for k, v in GEMM["legacy_attention_fraction"].items()
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class System:
     # with these, their fitted efficiencies (perf/estimate.py).
     references: tuple[Efficiency, ...] = field(default=())
     wave_units: int | None = None  # SMs per worker whose GEMM tiles run in waves; None: none
+    # fraction of the fitted flash-attention rate reached by kernels written for the previous
+    # generation's tensor-core instructions (data/engine_defaults.yaml)
+    legacy_attention: float = 1.0
 
     @property
     def workers(self) -> int:
@@ -176,4 +182,5 @@ def build_system(
         wave_units=(
             chip.compute_units // w if chip.compute_units and chip.family in WAVE_FAMILIES else None
         ),
+        legacy_attention=LEGACY_ATTENTION.get(chip.family, 1.0),
     )
