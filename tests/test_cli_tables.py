@@ -71,3 +71,12 @@ def test_plan_names_the_offering_and_formats_the_cost() -> None:
     text = " ".join(RUN.invoke(app, PLAN).output.split())
     assert fmt.money_interval(out["cost_usd"], *out["cost_usd_interval"]) in text
     assert f"aws-p5 {out['price']['type']} ${fmt.sig(out['price']['usd_per_chip_hour'])}" in text
+
+
+@pytest.mark.slow
+def test_decide_tables_fit_100_columns() -> None:
+    res = RUN.invoke(app, ["decide", "--samples", "500"])
+    assert res.exit_code == 0, res.output
+    _fits(res.output)
+    tables = res.output.split("Break-even values")[0]  # the notes below quote bracket ranges
+    assert "$" in tables and "e+" not in tables  # money as $1.23B, never 1.23e+10

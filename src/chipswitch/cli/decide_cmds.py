@@ -18,6 +18,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from chipswitch import format as fmt
 from chipswitch.cli.common import (
     EXIT_USER_ERROR,
     USER_ERRORS,
@@ -29,6 +30,7 @@ from chipswitch.cli.common import (
     print_table,
     report_error,
 )
+from chipswitch.decide.charts import input_value
 from chipswitch.decide.diff import diff_results, diff_scenarios
 from chipswitch.decide.engine import (
     DEFAULT_SAMPLES,
@@ -192,6 +194,17 @@ def _progress() -> Iterator[Callable[[str, float], None]]:
 # -- terminal summary ----------------------------------------------------------------------------
 
 
+def _in_unit(x: float | None, unit: str) -> str:
+    """A break-even value as read: money for USD, "$0.77/chip-hour", else the unit after it."""
+    if x is None:
+        return "—"
+    if unit == "USD":
+        return fmt.money(x)
+    if unit.startswith("USD/"):
+        return f"{fmt.money(x)}/{unit.removeprefix('USD/')}"
+    return f"{fmt.sig(x)} {unit}"
+
+
 def print_summary(res: DecisionResult) -> None:
     obj = res.objective
     console.print(
@@ -200,37 +213,40 @@ def print_summary(res: DecisionResult) -> None:
     )
     verdict = Text(res.verdict.sentence)
     console.print(Panel(verdict, title="verdict", title_align="left", border_style="cyan"))
-    t = new_table("Options (value to existing holders: their share of the company at the horizon)")
+    # two tables of the same options, so that each fits a 100-column terminal
+    t = new_table("Options (value: the existing holders' share at the horizon)")
     for col in (
         "option",
         "P(best)",
         "E[objective] ± se",
         "CVaR 5%",
-        "value p5",
-        "value p95",
-        "cost p50",
-        "sold p50",
-        "delay p50",
-        "P(cash out)",
-        "P(exit)",
+        "value p5 to p95",
         "E[regret]",
     ):
-        t.add_column(escape(col), justify="left" if col == "option" else "right")
+        t.add_column(escape(col), justify="left" if col == "option" else "right", no_wrap=True)
     for o in res.options:
         m = o.metrics
         t.add_row(
             o.id,
-            f"{o.p_best:.0%}",
+            fmt.percent(o.p_best),
             f"{fmt_objective(obj, o.expected_objective)} ± {fmt_objective(obj, o.objective_se)}",
             fmt_objective(obj, o.cvar_05),
-            fmt_usd(m["npv_usd"].p5),
-            fmt_usd(m["npv_usd"].p95),
-            fmt_usd(m["cost_usd"].p50),
-            f"{m['ownership_sold'].p50:.1%}",
-            f"{m['delay_months'].p50:.1f} mo",
-            f"{o.p_cash_out:.0%}",
-            f"{o.p_port_abandoned:.0%}",
+            f"{fmt_usd(m['npv_usd'].p5)} to {fmt_usd(m['npv_usd'].p95)}",
             fmt_objective(obj, o.expected_regret),
+        )
+    print_table(t)
+    t = new_table("Options: cost, stake sold, delay (medians), risks")
+    for col in ("option", "cost", "stake sold", "delay", "P(cash out)", "P(exit)"):
+        t.add_column(col, justify="left" if col == "option" else "right", no_wrap=True)
+    for o in res.options:
+        m = o.metrics
+        t.add_row(
+            o.id,
+            fmt_usd(m["cost_usd"].p50),
+            fmt.percent(m["ownership_sold"].p50),
+            f"{fmt.sig(m['delay_months'].p50)} mo",
+            fmt.percent(o.p_cash_out),
+            fmt.percent(o.p_port_abandoned),
         )
     print_table(t)
     t = new_table("Pairs (first minus second)")
@@ -243,39 +259,45 @@ def print_summary(res: DecisionResult) -> None:
             f"{fmt_objective(obj, d.mean)} ± {fmt_objective(obj, p.difference_se)}",
             fmt_objective(obj, d.p5),
             fmt_objective(obj, d.p95),
-            f"{p.p_a_better:.0%}",
+            fmt.percent(p.p_a_better),
             p.dominance or "—",
         )
     print_table(t)
     a, b = res.pair
     t = new_table(escape(f"Break-even values (E[{a} − {b}] = 0)"))
-    for col in ("input", "value", "unit", "median", "note"):
-        t.add_column(col, justify="right" if col in ("value", "median") else "left")
+    for col in ("input", "break-even", "median now", "note"):
+        t.add_column(col, justify="left" if col in ("input", "note") else "right")
     for be in res.break_even:
-        value = "—" if be.value is None else f"{be.value:.4g}"
-        t.add_row(escape(be.label), value, be.unit, f"{be.base:.4g}", escape(be.note))
+        t.add_row(
+            escape(be.label),
+            _in_unit(be.value, be.unit),
+            _in_unit(be.base, be.unit),
+            escape(be.note),
+        )
     print_table(t)
     sobol = {s.input: s for s in res.sobol}
     t = new_table(escape(f"Sensitivity of E[{a} − {b}] (tornado p10 / p90; Sobol' total index)"))
-    for col in ("input", "p10 → E", "p90 → E", "swing", "Sobol ST ± 95%"):
-        t.add_column(col, justify="left" if col == "input" else "right")
+    t.add_column("input", overflow="fold")
+    for col in ("p10 → E", "p90 → E", "swing", "Sobol ST ± 95%"):
+        t.add_column(col, justify="right", no_wrap=True)
     for e in res.tornado[:10]:
         s = sobol.get(e.input)
-        lo = f"{e.low_value:.3g}" if e.kind == "dist" else "no"
-        hi = f"{e.high_value:.3g}" if e.kind == "dist" else "yes"
+        lo = input_value(e.input, e.low_value) if e.kind == "dist" else "no"
+        hi = input_value(e.input, e.high_value) if e.kind == "dist" else "yes"
         t.add_row(
             e.input,
             f"{lo} → {fmt_objective(obj, e.low)}",
             f"{hi} → {fmt_objective(obj, e.high)}",
             fmt_objective(obj, e.swing),
-            "—" if s is None else f"{s.st:.2f} ± {s.st_conf:.2f}",
+            "—" if s is None else f"{fmt.sig(s.st, 2)} ± {fmt.sig(s.st_conf, 2)}",
         )
     print_table(t)
-    t = new_table(f"Value of information on {a} vs {b} (EVPI {fmt_objective(obj, res.evpi)})")
+    console.print(f"Value of information on {a} vs {b}: EVPI {fmt_objective(obj, res.evpi)}")
+    t = new_table("Partial EVPI per input group")
     for col in ("input group", "EVPPI", "share"):
         t.add_column(col, justify="left" if col == "input group" else "right")
     for v in res.voi[:6]:
-        t.add_row(v.group, fmt_objective(obj, v.evppi), f"{v.share_of_evpi:.0%}")
+        t.add_row(v.group, fmt_objective(obj, v.evppi), fmt.percent(v.share_of_evpi))
     print_table(t)
     pl = res.pilot
     if pl is not None:

@@ -123,7 +123,7 @@ def _tint(hex_colour: str, alpha: float = 0.18) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _input_value(path: str, x: float) -> str:
+def input_value(path: str, x: float) -> str:
     """An input's value as read: money for a `_usd` field, else three figures with a suffix."""
     return fmt.money(x) if "_usd" in path else fmt.count(x)
 
@@ -144,7 +144,7 @@ def tornado(res: DecisionResult, pair: tuple[str, str], unit: str) -> Any:
     ):
         values = [getattr(e, side) for e in bars]
         inputs = [
-            _input_value(e.input, getattr(e, f"{side}_value")) if e.kind == "dist"
+            input_value(e.input, getattr(e, f"{side}_value")) if e.kind == "dist"
             else ("no" if side == "low" else "yes")
             for e in bars
         ]  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from chipswitch import format as fmt
 from chipswitch.decide.analysis import (
     BreakEven,
     OptionSummary,
@@ -44,18 +45,13 @@ class Verdict:
 def fmt_objective(objective: str, x: float) -> str:
     """Money as $1.23B / $45M; compute in FLOP; cost objective reported as a positive cost."""
     if objective == "compute":
-        return f"{x:.3g} FLOP"
+        return fmt.flop(x)
     return fmt_usd(x)
 
 
 def fmt_usd(x: float) -> str:
-    sign = "-" if x < 0 else ""
-    a = abs(x)
-    if a >= 1e9:
-        return f"{sign}${a / 1e9:.2f}B"
-    if a >= 1e6:
-        return f"{sign}${a / 1e6:.0f}M"
-    return f"{sign}${a:,.0f}"
+    """Money in the one style of chipswitch.format: $1.23B, $45.6M, -$3.54B."""
+    return fmt.money(x)
 
 
 def rank_value(o: OptionSummary, objective: str) -> float:
