@@ -108,7 +108,7 @@ def make_verdict(
     by_input = {b.input: b for b in break_even if b.found and same_pair}
     parts = []
     for e in flips:
-        text = f"{e.label} (E[{pair[0]} - {pair[1]}] {_swing(objective, e)})"
+        text = f"{fmt.human_label(e.label)} (E[{pair[0]} - {pair[1]}] {_swing(objective, e)})"
         be = by_input.get(e.input)
         if be is not None and be.value is not None:
             text += f", break-even {be.value:.3g} {be.unit}"
@@ -131,8 +131,14 @@ def make_verdict(
             f"{fmt_objective(objective, pilot.evsi)} (EVSI) for "
             f"{fmt_objective(objective, pilot.cost)}, more than the advantage."
         )
-    if parts:
+    if parts and any(e.flips for e in flips):
         sentence += " The inputs that could flip it: " + " and ".join(parts) + "."
+    elif parts:
+        sentence += (
+            " No single input flips it between its p10 and p90; the ones that move it most: "
+            + " and ".join(parts)
+            + "."
+        )
     warnings = []
     if se > SE_WARNING * abs(advantage):
         warnings.append(
