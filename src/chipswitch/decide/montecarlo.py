@@ -507,8 +507,10 @@ class _Common:
         self._mature: dict[str, FloatArray] = {}
         self._ramped: dict[str, tuple[Arr, Arr]] = {}
         self._signing: _Common | None = None
+        self._cheaper: dict[tuple[str, str], BoolArray] = {}
         self.h = cm.horizon
         self.month = np.arange(self.h, dtype=np.float64)
+        self.month_end = self.month + 1.0
         self.mid = self.month + 0.5
         rate = d.of(sc.discount_rate_per_year)
         self.rate = rate
@@ -517,6 +519,8 @@ class _Common:
         self.pp = pp
         self.k = {key: self._usd_per_flop(key) for key in cm.chips}
         self.demand = self._demand()
+        self.demand_total = np.sum(self.demand, axis=1, keepdims=True)  # (n, 1) FLOP
+        self.demand_mean = np.mean(self.demand, axis=1, keepdims=True)
         c = sc.company
         self.r0 = d.of(c.revenue_run_rate_usd_per_year)
         self.growth = d.of(c.revenue_growth_per_year)
@@ -547,6 +551,14 @@ class _Common:
                 for key in cm.mature
             ]
         )
+
+    def cheaper(self, key: str, than: str) -> BoolArray:
+        """Where mature chip `key` costs less per FLOP than mature chip `than` (n, months);
+        computed once per block."""
+        if (key, than) not in self._cheaper:
+            less = self.chip_cost(key, self.mid, 0.0) < self.chip_cost(than, self.mid, 0.0)
+            self._cheaper[key, than] = np.asarray(less)
+        return self._cheaper[key, than]
 
     def signing_spend(self, key: str, o: Option) -> FloatArray:
         """USD per month the plan would spend on chip `key` at a full share, as both parties
@@ -663,12 +675,13 @@ class _Common:
     def window(self, start: Arr, end: Arr) -> FloatArray:
         """Fraction of each month [t, t+1) inside [start, end)."""
         lo = np.maximum(self.month, start)
-        hi = np.minimum(self.month + 1.0, end)
-        return np.asarray(np.clip(hi - lo, 0.0, 1.0))
+        inside = np.minimum(self.month_end, end) - lo
+        return np.clip(inside, 0.0, 1.0, out=inside)
 
     def after(self, x: Arr) -> FloatArray:
         """Fraction of each month [t, t+1) after time x."""
-        return np.asarray(np.clip(self.month + 1.0 - x, 0.0, 1.0))
+        left = self.month_end - x
+        return np.clip(left, 0.0, 1.0, out=left)
 
     def lump(self, amount: Arr, at: Arr) -> FloatArray:
         """`amount` paid in the month containing `at` (nothing if beyond the horizon)."""
@@ -715,7 +728,7 @@ def _free_allocation(
     base_key = c.cm.scenario.roadmap.baseline
     if len(keys) == 2:  # the common case, without a sort: the other chip first when cheaper
         other = keys[1] if keys[0] == base_key else keys[0]
-        cheaper = c.chip_cost(other, c.mid, 0.0) < c.chip_cost(base_key, c.mid, 0.0)
+        cheaper = c.cheaper(other, base_key)
         room = np.maximum(c.caps[other] - fixed.get(other, 0.0), 0.0)
         take = np.where(cheaper, np.minimum(room, free), 0.0)
         return {other: take, base_key: free - take}
@@ -759,7 +772,7 @@ def _mix(c: _Common, o: Option) -> _Mix:
         mix.port_end = a
     mix.cost_k = c.chip_cost(k, c.mid, mix.port_end)
     mix.in_term = c.window(a, term_end)
-    s_eff: FloatArray = np.asarray(s) * np.ones((n, h))
+    s_eff: FloatArray = np.broadcast_to(np.asarray(s, dtype=np.float64), (n, h))  # read-only
     if cm.exit:
         review = d.of(cm.review_month) if cm.review_month is not None else mix.port_end + 6.0
         mix.m_ab = review
@@ -783,13 +796,13 @@ def _mix(c: _Common, o: Option) -> _Mix:
     post = c.after(term_end)
     cheapest = np.asarray(mix.cost_k <= c.alt_cost, dtype=np.float64) * (1.0 - mix.abandoned)
     s_k = np.maximum(s_eff - released, 0.0) * (mix.in_term + post * cheapest)
-    s_k = np.asarray(np.minimum(s_k, 1.0))
+    np.minimum(s_k, 1.0, out=s_k)
     fixed = {k: s_k}
     if mix.f is not None:
-        s_f = np.asarray(released * (mix.in_term + post)) * np.ones((n, h))
+        s_f = np.broadcast_to(np.asarray(released * (mix.in_term + post)), (n, h))
         fixed[mix.f] = fixed.get(mix.f, 0.0) + s_f
-    used = np.asarray(sum(fixed.values()))
-    free = np.clip(1.0 - used, 0.0, 1.0)
+    free = 1.0 - np.asarray(sum(fixed.values()))
+    np.clip(free, 0.0, 1.0, out=free)
     shares = _free_allocation(c, free, fixed)
     for key, sh in fixed.items():
         shares[key] = shares.get(key, 0.0) + sh
@@ -889,22 +902,22 @@ def _cash(c: _Common, planned: FloatArray, other_net: FloatArray) -> _Cash:
     need_t = np.ascontiguousarray(planned.T)  # months in rows: each step reads one row
     net_t = np.ascontiguousarray(other_net.T)
     spend_t = np.empty((h, n))
+    short_t = np.empty((h, n))  # the month's shortfall before any bridge, >= 0
     bridge = np.zeros(n)
-    flagged = np.zeros(n, dtype=bool)
-    short = np.empty(n)
+    avail = np.empty(n)
     b = np.empty(n)
     for t in range(h):
-        avail = cash + net_t[t]
-        need = need_t[t]
+        need, short, spent = need_t[t], short_t[t], spend_t[t]
+        np.add(cash, net_t[t], out=avail)
         np.subtract(need, avail, out=short)
         np.maximum(short, 0.0, out=short)
         np.minimum(short, cap, out=b)
         cap -= b
         bridge += b
         avail += b  # the funds of the month
-        np.minimum(np.maximum(avail, 0.0), need, out=spend_t[t])
-        cash = avail - spend_t[t]
-        flagged |= short > 0
+        np.clip(avail, 0.0, need, out=spent)  # min(max(avail, 0), need)
+        np.subtract(avail, spent, out=cash)
+    flagged = np.any(short_t > 0, axis=0)
     spend = spend_t.T
     with np.errstate(invalid="ignore", divide="ignore"):
         delivered = np.where(planned > 0, spend / planned, 1.0)
@@ -922,11 +935,13 @@ def _option(
     cost_flop = np.zeros((d.n, c.h))
     for key, share in mix.shares.items():
         cost = mix.cost_k if key == mix.k else c.chip_cost(key, c.mid, _adopt(sc, o, key, mix))
-        cost_flop = cost_flop + share * cost
+        cost_flop += share * cost
     planned = c.demand * cost_flop
     port, extras, slip = _commitment_costs(c, o, mix)
     inflow, own = _financing(c, o)
-    other_net = c.operating + inflow - port - extras
+    other_net = c.operating + inflow
+    other_net -= port
+    other_net -= extras
     cash = _cash(c, planned, other_net)
     runway, _ = finance.runway(c.cash0, np.asarray(other_net - planned))
     # delays of the next frontier model, months (docs/decide.md 'Value')
@@ -934,10 +949,11 @@ def _option(
         np.mean(mix.shares[key], axis=1, keepdims=True) for key in mix.shares if key in c.exposed
     )
     short = c.shortfall * d.of(sc.supply.shortfall_delay_months) * np.asarray(exposure)
-    missing = np.sum(c.demand * (1.0 - cash.delivered), axis=1, keepdims=True)
-    slower = np.sum(1.0 - cash.delivered, axis=1, keepdims=True)  # months of compute not bought
+    undelivered = 1.0 - cash.delivered
+    missing = np.sum(c.demand * undelivered, axis=1, keepdims=True)
+    slower = np.sum(undelivered, axis=1, keepdims=True)  # months of compute not bought
     delay = _col(slip + short + slower, d.n)
-    flop_lost = short * np.mean(c.demand, axis=1, keepdims=True) + missing
+    flop_lost = short * c.demand_mean + missing
     terminal = _col(finance.terminal_value(c.v_next, c.df_h, c.growth, delay[:, None]), d.n)
     own_bridge = cash.bridge / (_col(c.bridge_price, d.n) + cash.bridge)
     keep = (1.0 - _col(own, d.n)) * (1.0 - _col(c.own_next, d.n)) * (1.0 - own_bridge)
@@ -950,7 +966,7 @@ def _option(
         "compute_cost_usd": compute_total,
         "switching_cost_usd": switching,
         "delay_months": delay,
-        "compute_delivered_flop": _col(np.sum(c.demand, axis=1, keepdims=True) - flop_lost, d.n),
+        "compute_delivered_flop": _col(c.demand_total - flop_lost, d.n),
         "ownership_sold": 1.0 - keep,
         "bridge_usd": cash.bridge,
         "terminal_value_usd": terminal,
