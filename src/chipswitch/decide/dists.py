@@ -374,12 +374,18 @@ def copula_uniforms(
     column j takes Phi^-1((pi_j(i) + v_ij) / n), pi_j a random permutation, v ~ U(0, 1), so
     every 1/n stratum of every input holds one sample (exactly, for uncorrelated inputs).
     """
+    # every step writes into the array it reads (n x k is large: fresh copies cost more than
+    # the arithmetic); the values are those of the plain expressions in the comments
     if lhs:
         strata = rng.permuted(np.tile(np.arange(n, dtype=np.float64)[:, None], (1, k)), axis=0)
-        e = special.ndtri(np.clip((strata + rng.random((n, k))) / n, 1e-12, 1.0 - 1e-12))
+        e = rng.random((n, k))
+        np.add(strata, e, out=e)  # strata + v
+        e /= n
+        np.clip(e, 1e-12, 1.0 - 1e-12, out=e)
+        special.ndtri(e, out=e)
     else:
         e = rng.standard_normal((n, k))
     if corr is not None and not np.allclose(corr, np.eye(k)):
         e = e @ np.linalg.cholesky(corr).T
-    u = special.ndtr(e)
-    return np.asarray(np.clip(u, 1e-12, 1.0 - 1e-12), dtype=np.float64)
+    u: FloatArray = special.ndtr(e, out=e)
+    return np.clip(u, 1e-12, 1.0 - 1e-12, out=u)

@@ -12,6 +12,7 @@ Monthly grid: month t covers [t, t+1) after the decision date; rates are evaluat
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -545,12 +546,10 @@ class _Common:
         self.shortfall = d.event("events.gpu_shortfall", d.of(sc.supply.gpu_shortfall_probability))
         self.exposed = set(sc.supply.exposed or [sc.roadmap.baseline])
         self.caps = {key: self._cap(key) for key in cm.mature}
-        self.alt_cost = np.minimum.reduce(
-            [
-                np.broadcast_to(self.chip_cost(key, self.mid, 0.0), (d.n, self.h))
-                for key in cm.mature
-            ]
-        )
+        costs = [
+            np.broadcast_to(self.chip_cost(k, self.mid, 0.0), (d.n, self.h)) for k in cm.mature
+        ]
+        self.alt_cost = functools.reduce(np.minimum, costs)  # pairwise, without a stacked copy
 
     def cheaper(self, key: str, than: str) -> BoolArray:
         """Where mature chip `key` costs less per FLOP than mature chip `than` (n, months);
@@ -794,14 +793,14 @@ def _mix(c: _Common, o: Option) -> _Mix:
         mix.switched = np.asarray(live * (ratio > d.of(hg.max_cost_ratio)), dtype=np.float64)
         released = mix.switched * np.maximum(s - d.of(hg.share_after), 0.0) * c.after(review)
     post = c.after(term_end)
-    cheapest = np.asarray(mix.cost_k <= c.alt_cost, dtype=np.float64) * (1.0 - mix.abandoned)
+    cheapest = np.multiply(mix.cost_k <= c.alt_cost, 1.0 - mix.abandoned)  # 0/1 x kept share
     s_k = np.maximum(s_eff - released, 0.0) * (mix.in_term + post * cheapest)
     np.minimum(s_k, 1.0, out=s_k)
     fixed = {k: s_k}
     if mix.f is not None:
         s_f = np.broadcast_to(np.asarray(released * (mix.in_term + post)), (n, h))
         fixed[mix.f] = fixed.get(mix.f, 0.0) + s_f
-    free = 1.0 - np.asarray(sum(fixed.values()))
+    free = 1.0 - functools.reduce(np.add, fixed.values())  # 1 - the fixed shares
     np.clip(free, 0.0, 1.0, out=free)
     shares = _free_allocation(c, free, fixed)
     for key, sh in fixed.items():
@@ -1040,11 +1039,8 @@ def simulate(
     if paths:
         for oid in ids:
             head = np.concatenate(cost_head[oid], axis=0)
-            out.paths[oid] = {
-                "mean": cost_sum[oid] / u.shape[0],
-                "p5": np.percentile(head, 5, axis=0),
-                "p95": np.percentile(head, 95, axis=0),
-            }
+            p5, p95 = np.percentile(head, [5, 95], axis=0)
+            out.paths[oid] = {"mean": cost_sum[oid] / u.shape[0], "p5": p5, "p95": p95}
         out.fleet = {oid: np.concatenate(v, axis=0) for oid, v in fleets.items()}
     return out
 
