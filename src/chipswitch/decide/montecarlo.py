@@ -684,14 +684,19 @@ class _Common:
 
     def lump(self, amount: Arr, at: Arr) -> FloatArray:
         """`amount` paid in the month containing `at` (nothing if beyond the horizon)."""
+        out = np.zeros((self.d.n, self.h))
+        self.add_lump(out, amount, at)
+        return out
+
+    def add_lump(self, out: FloatArray, amount: Arr, at: Arr) -> None:
+        """out += lump(amount, at), touching only the month containing `at` in each row (the
+        other entries would gain + 0.0, which changes none that is not -0.0)."""
         n = self.d.n
         month = np.floor(np.broadcast_to(np.asarray(at, dtype=np.float64), (n, 1))[:, 0])
-        out = np.zeros((n, self.h))
         rows = np.nonzero((month >= 0) & (month < self.h))[0]
         if rows.size:
             value = np.broadcast_to(np.asarray(amount, dtype=np.float64), (n, 1))[rows, 0]
-            out[rows, month[rows].astype(np.intp)] = value
-        return out
+            out[rows, month[rows].astype(np.intp)] += value
 
 
 @dataclass
@@ -850,9 +855,10 @@ def _commitment_costs(c: _Common, o: Option, mix: _Mix) -> tuple[FloatArray, Flo
         port = active * monthly * c.window(mix.a, mix.port_end)
         exit_price = exit_price + d.of(mig.fallback_cost_usd)
         slip = d.of(mig.schedule_slip_months) * mix.s * active
-    extras = extras + c.lump(mix.abandoned * exit_price, mix.m_ab)
+    # extras holds no -0.0 (zeros and amounts >= +0), so the lumps can be added in place
+    c.add_lump(extras, mix.abandoned * exit_price, mix.m_ab)
     if o.hedge is not None:
-        extras = extras + c.lump(mix.switched * d.of(o.hedge.switch_cost_usd), mix.review)
+        c.add_lump(extras, mix.switched * d.of(o.hedge.switch_cost_usd), mix.review)
     return np.asarray(port), np.asarray(extras), slip
 
 
@@ -931,16 +937,20 @@ def _option(
     `fleet`: the hindcast reads it)."""
     sc, d = c.cm.scenario, c.d
     mix = _mix(c, o)
-    cost_flop = np.zeros((d.n, c.h))
-    for key, share in mix.shares.items():
+    cost_flop = np.asarray(0.0)  # USD per FLOP of the mix (n, months)
+    for i, (key, share) in enumerate(mix.shares.items()):
         cost = mix.cost_k if key == mix.k else c.chip_cost(key, c.mid, _adopt(sc, o, key, mix))
-        cost_flop += share * cost
+        if i == 0:  # shares and costs are >= +0.0, so 0.0 + this term would change no bit
+            cost_flop = share * cost
+        else:
+            cost_flop += share * cost
     planned = c.demand * cost_flop
     port, extras, slip = _commitment_costs(c, o, mix)
     inflow, own = _financing(c, o)
     other_net = c.operating + inflow
-    other_net -= port
-    other_net -= extras
+    if mix.k is not None:  # without a commitment port and extras are zeros (x - 0.0 is x)
+        other_net -= port
+        other_net -= extras
     cash = _cash(c, planned, other_net)
     runway, _ = finance.runway(c.cash0, np.asarray(other_net - planned))
     # delays of the next frontier model, months (docs/decide.md 'Value')
@@ -957,7 +967,7 @@ def _option(
     own_bridge = cash.bridge / (_col(c.bridge_price, d.n) + cash.bridge)
     keep = (1.0 - _col(own, d.n)) * (1.0 - _col(c.own_next, d.n)) * (1.0 - own_bridge)
     value = finance.holders_value(keep, terminal, cash.cash_end, _col(c.df_h, d.n))
-    switching = np.sum(port + extras, axis=1)
+    switching = np.sum(port + extras, axis=1) if mix.k is not None else np.zeros(d.n)
     compute_total = np.sum(planned, axis=1)
     metrics = {
         "npv_usd": value,
