@@ -24,7 +24,6 @@ from chipswitch.cli.common import (
 from chipswitch.errors import ChipswitchError
 from chipswitch.planning.compare import FailureOptions, Stage, StageOutcome, resolve_offering
 from chipswitch.planning.cost import TrainingCost
-from chipswitch.planning.goodput import PER_1000_CHIP_DAYS
 from chipswitch.planning.search import ParetoPoint, SearchResult
 from chipswitch.validation.validate import ValidationReport
 
@@ -266,11 +265,7 @@ def plan(
 
     With --tokens: the time and cost to train them, ideal and all-in (failures, restarts, lost
     work and checkpoints counted; docs/goodput.md)."""
-    failures = FailureOptions(
-        None if failure_rate is None else failure_rate / PER_1000_CHIP_DAYS,
-        None if storage_bandwidth is None else storage_bandwidth * units.GB,
-        None if checkpoint_interval is None else checkpoint_interval * 60.0,
-    )
+    failures = FailureOptions.from_user_units(failure_rate, storage_bandwidth, checkpoint_interval)
     session = get_session(calibration)
     report = session.plan_training(
         model, hardware, chips=chips, global_batch=global_batch, seq=seq, precision=precision,

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import get_args
 
+from chipswitch import units
 from chipswitch.catalog import Catalog
 from chipswitch.catalog.files import PriceType
 from chipswitch.errors import ChipswitchError, InfeasibleError, UnknownNameError
@@ -32,7 +33,7 @@ from chipswitch.planning.cost import (
     combine_costs,
     training_cost,
 )
-from chipswitch.planning.goodput import checkpoint_bytes, load_reliability
+from chipswitch.planning.goodput import PER_1000_CHIP_DAYS, checkpoint_bytes, load_reliability
 from chipswitch.planning.search import ParetoPoint, SearchResult, pareto, search
 
 #: Every price type a catalog offering may publish.
@@ -215,6 +216,23 @@ class FailureOptions:
     failures_per_chip_s: float | None = None
     storage_bandwidth: float | None = None
     checkpoint_interval_s: float | None = None
+
+    @classmethod
+    def from_user_units(
+        cls,
+        failures_per_1000_chip_days: float | None = None,
+        storage_gb_per_s: float | None = None,
+        checkpoint_interval_min: float | None = None,
+    ) -> FailureOptions:
+        """The options as `plan` and `/api/plan` take them (interruptions per 1,000 chip-days,
+        GB/s, minutes), converted to SI; None keeps the default."""
+        return cls(
+            None
+            if failures_per_1000_chip_days is None
+            else failures_per_1000_chip_days / PER_1000_CHIP_DAYS,
+            None if storage_gb_per_s is None else storage_gb_per_s * units.GB,
+            None if checkpoint_interval_min is None else checkpoint_interval_min * 60.0,
+        )
 
 
 def failure_inputs(

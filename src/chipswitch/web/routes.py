@@ -44,8 +44,6 @@ from chipswitch.decide.scenario import (
 from chipswitch.errors import CatalogFileError, ChipswitchError, UnknownNameError
 from chipswitch.parallel.plan import parse_plan
 from chipswitch.planning.compare import FailureOptions, pareto_counts
-from chipswitch.planning.goodput import PER_1000_CHIP_DAYS
-from chipswitch.units import GB
 from chipswitch.web.limits import (
     LimitError,
     Limits,
@@ -280,10 +278,8 @@ def _plan_work(st: ApiState, req: PlanRequest) -> Callable[[], dict[str, Any]]:
     if req.price:
         st.session.price(req.hardware, req.price)  # a bad offering is a 4xx before any work
 
-    failures = FailureOptions(
-        None if req.failure_rate is None else req.failure_rate / PER_1000_CHIP_DAYS,
-        None if req.storage_bandwidth_gb_per_s is None else req.storage_bandwidth_gb_per_s * GB,
-        None if req.checkpoint_interval_min is None else req.checkpoint_interval_min * 60.0,
+    failures = FailureOptions.from_user_units(
+        req.failure_rate, req.storage_bandwidth_gb_per_s, req.checkpoint_interval_min
     )
 
     def work() -> dict[str, Any]:
