@@ -196,3 +196,32 @@ def header(job: ExportJob, framework: str, comment: str) -> list[str]:
         "Values marked PLACEHOLDER are not decided by the plan: set them before launch.",
     ]
     return [f"{comment} {line}" for line in lines]
+
+
+def yaml_config(
+    framework: str,
+    title: str,
+    job: ExportJob,
+    *,
+    filename: str,
+    comments: list[str],
+    placeholders: dict[str, str],
+    body: dict[str, object],
+    notes: tuple[str, ...],
+) -> ExportedConfig:
+    """A YAML run configuration: `header`, the `comments` (each already prefixed with "# "),
+    the placeholder list, then `body`."""
+    import yaml
+
+    lines = header(job, title, "#") + comments
+    lines += [f"#   {key}: {meaning}" for key, meaning in placeholders.items()]
+    lines.append(yaml.safe_dump(body, sort_keys=False, width=100))
+    return ExportedConfig(
+        framework=framework,
+        filename=filename,
+        media_type="application/yaml",
+        text="\n".join(lines),
+        plan=job.plan,
+        placeholders=tuple(Placeholder(k, v) for k, v in placeholders.items()),
+        notes=notes,
+    )

@@ -13,15 +13,12 @@ layers, so EP is taken out of the data-parallel degree.
 
 from __future__ import annotations
 
-import yaml
-
 from chipswitch.export.common import (
     CannotExpressError,
     ExportedConfig,
     ExportJob,
-    Placeholder,
-    header,
     require_vendor,
+    yaml_config,
 )
 
 FRAMEWORK = "maxtext"
@@ -160,21 +157,18 @@ def export(job: ExportJob) -> ExportedConfig:
         **batch,
         **mesh,
     }
-    lines = header(job, "MaxText", "#")
-    lines += [
-        "# Launch on each TPU VM: python3 -m maxtext.trainers.pre_train.train THIS_FILE",
-        f"# remat_policy {policy} stands for recompute="
-        f"{job.plan.recompute} (MaxText always recomputes elementwise work).",
-        "# Unset PLACEHOLDER fields keep base.yml's values until you set them:",
-    ]
-    lines += [f"#   {key}: {meaning}" for key, meaning in PLACEHOLDERS.items()]
-    lines.append(yaml.safe_dump(body, sort_keys=False, width=100))
-    return ExportedConfig(
-        framework=FRAMEWORK,
+    return yaml_config(
+        FRAMEWORK,
+        "MaxText",
+        job,
         filename=f"{m.id}.yml",
-        media_type="application/yaml",
-        text="\n".join(lines),
-        plan=job.plan,
-        placeholders=tuple(Placeholder(k, v) for k, v in PLACEHOLDERS.items()),
+        comments=[
+            "# Launch on each TPU VM: python3 -m maxtext.trainers.pre_train.train THIS_FILE",
+            f"# remat_policy {policy} stands for recompute="
+            f"{job.plan.recompute} (MaxText always recomputes elementwise work).",
+            "# Unset PLACEHOLDER fields keep base.yml's values until you set them:",
+        ],
+        placeholders=PLACEHOLDERS,
+        body=body,
         notes=(f"recompute={job.plan.recompute} written as remat_policy {policy}",),
     )

@@ -17,15 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from chipswitch.export.common import (
     CannotExpressError,
     ExportedConfig,
     ExportJob,
-    Placeholder,
-    header,
     require_vendor,
+    yaml_config,
 )
 
 FRAMEWORK = "neuronx-distributed"
@@ -217,21 +214,18 @@ def export(job: ExportJob) -> ExportedConfig:
     if missing:
         raise CannotExpressError(FRAMEWORK, missing)
     cores = logical_cores(job)
-    lines = header(job, "NeuronX Distributed Training", "#")
-    lines += [
-        f"# Ranks are logical NeuronCores: {cores} per {job.chip.id} chip; plan TP{job.plan.tp} "
-        f"(chips) is TP{job.plan.tp * cores} (cores).",
-        "# Launch with AWS's NxDT training script: train.sh --config-name THIS_FILE",
-        "# PLACEHOLDER values to set:",
-    ]
-    lines += [f"#   {key}: {meaning}" for key, meaning in PLACEHOLDERS.items()]
-    lines.append(yaml.safe_dump(cfg, sort_keys=False, width=100))
-    return ExportedConfig(
-        framework=FRAMEWORK,
+    return yaml_config(
+        FRAMEWORK,
+        "NeuronX Distributed Training",
+        job,
         filename=f"{job.model.id}_nxdt.yaml",
-        media_type="application/yaml",
-        text="\n".join(lines),
-        plan=job.plan,
-        placeholders=tuple(Placeholder(k, v) for k, v in PLACEHOLDERS.items()),
+        comments=[
+            f"# Ranks are logical NeuronCores: {cores} per {job.chip.id} chip; plan "
+            f"TP{job.plan.tp} (chips) is TP{job.plan.tp * cores} (cores).",
+            "# Launch with AWS's NxDT training script: train.sh --config-name THIS_FILE",
+            "# PLACEHOLDER values to set:",
+        ],
+        placeholders=PLACEHOLDERS,
+        body=cfg,
         notes=(f"TP{job.plan.tp} chips written as TP{job.plan.tp * cores} logical NeuronCores",),
     )
