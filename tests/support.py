@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from chipswitch.calibrate.profile import Environment
+
 #: Test chips cite this source; `write_catalog_dir` registers it.
 SOURCE = "my_bench"
 
@@ -96,3 +98,28 @@ def write_catalog_dir(
     if raw is not None:
         (root / "chips" / "broken.yaml").write_text(raw)
     return root
+
+
+def environment(
+    device: str = "cuda",
+    name: str = "NVIDIA H100 80GB HBM3",
+    command: str = "chipswitch calibrate --device cuda",
+    memory_bytes: float | None = 80e9,
+) -> Environment:
+    """A synthetic calibration profile's environment (no real device was timed)."""
+    return Environment(
+        device=device,  # type: ignore[arg-type]
+        device_name=name,
+        device_count=1,
+        device_memory_bytes=memory_bytes,
+        torch_version="2.13.0",
+        python_version="3.11",
+        cpu_model="test CPU",
+        cpu_threads=2,
+        host_memory_bytes=64e9,
+        platform="test",
+        chipswitch_version="0.1.0",
+        date="2026-11-27T00:00:00+00:00",
+        command=command,
+        timing="synthetic",
+    )

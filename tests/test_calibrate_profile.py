@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import environment
 from typer.testing import CliRunner
 
 from chipswitch.calibrate.agreement import (
@@ -38,7 +39,6 @@ from chipswitch.calibrate.profile import (
     BandwidthPoint,
     CalibrationProfile,
     CollectivePoint,
-    Environment,
     MatmulPoint,
     load_profile,
     save_profile,
@@ -54,25 +54,6 @@ CAT = load_catalog()
 SHAPES = Path(__file__).resolve().parent.parent / "benchmarks" / "shapes"
 RUN = CliRunner()
 TRUE = Efficiency(matmul=0.7, memory=0.9, kernel_overhead=5e-6)
-
-
-def _env(device: str = "cuda", name: str = "NVIDIA H100 80GB HBM3") -> Environment:
-    return Environment(
-        device=device,  # type: ignore[arg-type]
-        device_name=name,
-        device_count=1,
-        device_memory_bytes=80e9,
-        torch_version="2.13.0",
-        python_version="3.11",
-        cpu_model="test CPU",
-        cpu_threads=2,
-        host_memory_bytes=64e9,
-        platform="test",
-        chipswitch_version="0.1.0",
-        date="2026-11-27T00:00:00+00:00",
-        command="chipswitch calibrate --device cuda",
-        timing="synthetic",
-    )
 
 
 def synthetic_profile(
@@ -113,7 +94,9 @@ def synthetic_profile(
         flops_per_s=0.4 * 989.4e12,
     )
     return CalibrationProfile(
-        environment=_env(device, "NVIDIA H100 80GB HBM3" if device == "cuda" else "test CPU"),
+        environment=environment(
+            device, "NVIDIA H100 80GB HBM3" if device == "cuda" else "test CPU"
+        ),
         chip_id=chip_id,
         train_precision=prec,
         matmul=pts,

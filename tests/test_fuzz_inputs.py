@@ -31,12 +31,12 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from support import environment
 from typer.testing import CliRunner
 
 from chipswitch.calibrate.profile import (
     BandwidthPoint,
     CalibrationProfile,
-    Environment,
     MatmulPoint,
 )
 from chipswitch.catalog import DATA_DIR, ENV_VAR
@@ -129,20 +129,11 @@ def _chip_file(tmp: Path, name: str, peak: str) -> Path:
 
 
 def _cpu_profile_labelled_h100() -> CalibrationProfile:
-    env = Environment(
-        device="cpu",
-        device_name="test CPU",
-        device_count=1,
-        torch_version="2.13.0",
-        python_version="3.11",
-        cpu_model="test CPU",
-        cpu_threads=2,
-        host_memory_bytes=64e9,
-        platform="test",
-        chipswitch_version="0.1.0",
-        date="2026-11-27T00:00:00+00:00",
-        command="chipswitch calibrate --device cpu --hardware h100",
-        timing="synthetic",
+    env = environment(
+        "cpu",
+        "test CPU",
+        "chipswitch calibrate --device cpu --hardware h100",
+        memory_bytes=None,
     )
     mm = MatmulPoint(
         op="fc1", hidden=256, tokens=512, m=512, n=1024, k=256, precision="fp32",
