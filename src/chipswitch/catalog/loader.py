@@ -20,6 +20,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from chipswitch._yaml import format_validation_error, load_model, read_yaml
+from chipswitch.catalog import ENV_VAR
 from chipswitch.catalog.files import ChipFile, OfferingFile, SourceFile
 from chipswitch.errors import CatalogFileError, UnknownNameError
 from chipswitch.hardware.spec import Chip, Offering
@@ -30,7 +31,6 @@ F = TypeVar("F", bound=BaseModel)
 E = TypeVar("E")
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-ENV_VAR = "CHIPSWITCH_CATALOG"
 
 
 @dataclass

@@ -21,6 +21,7 @@ from typer import _click as click  # typer 0.29 vendors click; its Group/Command
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from chipswitch import __version__
+from chipswitch.catalog import ENV_VAR
 from chipswitch.cli.common import (
     EXIT_USER_ERROR,
     USER_ERRORS,
@@ -28,9 +29,6 @@ from chipswitch.cli.common import (
     report_usage_error,
     set_catalog_dirs,
 )
-
-#: The catalog directory environment variable (the same name `chipswitch.catalog` reads).
-ENV_VAR = "CHIPSWITCH_CATALOG"
 
 #: Every command: name -> (module with `register(app)`, one-line help), in --help order.
 COMMANDS: dict[str, tuple[str, str]] = {
