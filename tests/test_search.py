@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from chipswitch.catalog import load_catalog
 from chipswitch.cli.app import app
 from chipswitch.errors import InfeasibleError
+from chipswitch.hardware.spec import Price
 from chipswitch.parallel.enumerate import enumerate_plans
 from chipswitch.perf.workload import Workload
 from chipswitch.planning.search import pareto, search
@@ -59,8 +60,9 @@ def test_infeasible_names_divisibility() -> None:
 def test_pareto_front_is_non_dominated() -> None:
     # a small global batch stops scaling out: past 128 chips TP/PP are needed and cost rises
     w = Workload(CAT.model("llama3.1-8b"), 128, 4096)
-    usd = 2.0 / 3600
-    front = pareto(w, CAT.chip("h100-sxm"), [32, 64, 128, 256, 512, 1024], 1e12, usd, catalog=CAT)
+    price = Price("on_demand", 2.0 / 3600, None, None, (), None)
+    counts = [32, 64, 128, 256, 512, 1024]
+    front = pareto(w, CAT.chip("h100-sxm"), counts, 1e12, price, catalog=CAT)
     assert len(front) >= 2
     for a, b in pairwise(front):
         assert a.train_seconds < b.train_seconds and a.cost_usd > b.cost_usd  # type: ignore[operator]

@@ -263,7 +263,8 @@ def test_plan_page(server: str, page: Any) -> None:
     assert _traces(page, "plan-breakdown") >= 3
     assert api["pareto"] and _traces(page, "plan-pareto") == 2  # the front + the request
     front = page.evaluate("document.getElementById('plan-pareto').data[0]")
-    assert front["y"] == [p["cost_usd"] for p in api["pareto"]]
+    assert front["y"] == [p["all_in_cost_usd"] for p in api["pareto"]]  # the all-in front
+    assert front["x"] == pytest.approx([p["all_in_seconds"] / DAY for p in api["pareto"]])
     ticks = page.evaluate("document.getElementById('plan-pareto').layout.yaxis.ticktext")
     assert ticks and all(t.startswith("$") for t in ticks)  # money axes say "$"
     _no_table_overflows(page, "plan")

@@ -63,6 +63,12 @@ FLOP_CONVENTION = (
     "dense peak of the GEMM precision; recomputation not counted"
 )
 ENERGY_NOTE = "accelerators at TDP for the whole run; host, network and cooling excluded"
+PARETO_NOTE = (
+    "best plan at 1/4x to 4x the chips, kept where no other count is both faster and cheaper on "
+    "the all-in figures (all_in_seconds, all_in_cost_usd, or all-in chip-hours without a price: "
+    "failures, restarts and checkpoints counted at each count with the failure model of "
+    "training.all_in); seconds and cost_usd are the ideal figures of the same plans"
+)
 ALL_IN_NOTE = (
     "ideal figure divided by goodput: interruptions at the chip family's failure rate, a "
     "restart and the work since the last checkpoint lost per interruption, blocking checkpoint "
@@ -181,11 +187,16 @@ def all_in_json(a: AllIn, g: GoodputResult) -> dict[str, Any]:
 
 
 def pareto_json(front: list[ParetoPoint]) -> list[dict[str, Any]]:
+    """The front's points: ideal `seconds` and `cost_usd`, and the all-in figures it is built
+    on (`PARETO_NOTE`)."""
     return [
         {
             "chips": p.n_chips,
             "seconds": p.train_seconds,
             "cost_usd": p.cost_usd,
+            "all_in_seconds": p.all_in_seconds,
+            "all_in_cost_usd": p.all_in_cost_usd,
+            "goodput": p.goodput,
             "plan": p.result.best.plan.describe(),
         }
         for p in front
@@ -240,6 +251,7 @@ def plan_report(
         "top": [plan_json(p) for p in result.top],
         "training": training,
         "pareto": pareto_json(front or []),
+        "pareto_note": PARETO_NOTE,
     }
 
 

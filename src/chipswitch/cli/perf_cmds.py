@@ -94,17 +94,26 @@ def _print_plans(
         console.print(line + " [dim](ideal: every chip-hour trains)[/]")
         _print_all_in(cost)
     if front:
-        ft = new_table("Time vs cost across chip counts (Pareto front)")
-        for col in ("chips", "days", "cost", "plan"):
-            ft.add_column(col, justify="left" if col == "plan" else "right")
-        for pt in front:
-            ft.add_row(
-                fmt.integer(pt.n_chips),
-                fmt.sig(pt.train_seconds / units.DAY),
-                fmt.money(pt.cost_usd),
-                pt.result.best.plan.describe(),
-            )
-        print_table(ft)
+        _print_front(front)
+
+
+def _print_front(front: list[ParetoPoint]) -> None:
+    """The time-vs-cost front: built on the all-in figures, the ideal ones beside them."""
+    ft = new_table("Time vs cost across chip counts (Pareto front on the all-in figures)")
+    cols = ("chips", "all-in\ndays", "all-in\ncost", "goodput", "ideal\ndays", "ideal\ncost")
+    for col in (*cols, "plan"):
+        ft.add_column(col, justify="left" if col == "plan" else "right")
+    for pt in front:
+        ft.add_row(
+            fmt.integer(pt.n_chips),
+            fmt.sig(pt.all_in_seconds / units.DAY),
+            fmt.money(pt.all_in_cost_usd),
+            fmt.percent(pt.goodput),
+            fmt.sig(pt.train_seconds / units.DAY),
+            fmt.money(pt.cost_usd),
+            pt.result.best.plan.describe(),
+        )
+    print_table(ft)
 
 
 def parse_stage(text: str) -> Stage:

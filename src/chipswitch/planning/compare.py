@@ -2,8 +2,9 @@
 
 `plan_training` is what `chipswitch plan` computes: the best plans for the job on one chip,
 with `tokens` the time, cost and energy to train them, and the time-vs-cost Pareto front over
-1/4x to 4x the chips. `compare` plans the same job on each of several chips and prices each at
-the cheapest of its offerings, so "how many days and dollars on each chip" is one call.
+1/4x to 4x the chips (on the all-in figures: a larger fleet is interrupted more often).
+`compare` plans the same job on each of several chips and prices each at the cheapest of its
+offerings, so "how many days and dollars on each chip" is one call.
 
 Throughput per chip comes from `planning.search.search` (its 80% interval included); time,
 money and energy from `chipswitch.planning.cost.training_cost`, ideal and all-in (failures,
@@ -300,7 +301,8 @@ def plan_training(
     `eff` replaces the catalog calibration (a profile from `chipswitch calibrate`);
     `failures` overrides the failure model's defaults; `stages` are trained after the first
     (`tokens` at the workload's batch and sequence length), each with its own best plan on the
-    same chips; the front covers the first stage."""
+    same chips; the front covers the first stage and is built on the all-in figures (each chip
+    count with the same failure model), with the ideal ones kept beside them."""
     if tokens is not None:
         check_tokens(tokens)
     check_precision(chip, workload.precision)
@@ -329,9 +331,10 @@ def plan_training(
             done.append(StageOutcome(st, r, priced(r, st.tokens)))
         cost = combine_costs([d.cost for d in done])
         if pareto_front:
-            usd = price.usd_per_chip_second if price else None
             counts = pareto_counts(n_chips)
-            front = pareto(workload, chip, counts, tokens, usd, catalog=catalog, eff=eff)
+            front = pareto(
+                workload, chip, counts, tokens, price, catalog=catalog, eff=eff, failures=fail
+            )
     return PlanOutcome(result, cost, front, tuple(done) if stages else ())
 
 

@@ -2,11 +2,12 @@
 
 `search` ranks the feasible plans for one chip count by step time (for a fixed chip count and
 price, cost ranks identically); `pareto` repeats it across chip counts and keeps the
-time-vs-cost front.
+time-vs-cost front, built on the all-in figures (failures and checkpoints counted).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ import numpy as np
 
 from chipswitch.catalog import Catalog
 from chipswitch.errors import InfeasibleError
-from chipswitch.hardware.spec import Chip
+from chipswitch.hardware.spec import Chip, Price
 from chipswitch.parallel.enumerate import candidate_values, enumerate_plans, grid_size
 from chipswitch.parallel.plan import Plan, PlanArrays
 from chipswitch.perf import memory
@@ -24,6 +25,7 @@ from chipswitch.perf.estimate import Breakdown, estimate
 from chipswitch.perf.flops import model_flops_per_token
 from chipswitch.perf.system import System, build_system
 from chipswitch.perf.workload import Workload
+from chipswitch.planning.cost import GoodputInputs, training_cost
 
 
 @dataclass(frozen=True)
@@ -206,10 +208,62 @@ def evaluate_plan(
 
 @dataclass(frozen=True)
 class ParetoPoint:
+    """The best plan at one chip count, priced ideal and all-in.
+
+    `train_seconds` and `cost_usd` are the ideal figures (every chip-hour trains);
+    `all_in_seconds` and `all_in_cost_usd` count failures, restarts, lost work and checkpoint
+    writes (`planning.goodput`), and equal the ideal ones when no failure model is given.
+    `goodput` is all-in over ideal time (None without a failure model). Seconds, USD."""
+
     n_chips: int
     train_seconds: float
     cost_usd: float | None
     result: SearchResult
+    all_in_seconds: float
+    all_in_cost_usd: float | None
+    goodput: float | None = None
+
+    @property
+    def all_in_chip_seconds(self) -> float:
+        return self.all_in_seconds * self.n_chips
+
+
+def pareto_point(
+    result: SearchResult,
+    tokens: float,
+    price: Price | None,
+    failures: GoodputInputs | None = None,
+) -> ParetoPoint:
+    """`result`'s best plan trained on `tokens`, ideal and (with `failures`) all-in."""
+    b, n = result.best, result.n_chips
+    c = training_cost(
+        tokens, b.tokens_per_s_per_chip, b.interval, n, result.chip, price,
+        failures=failures, step_time_s=b.step_time,
+    )  # fmt: skip
+    if c.all_in is None or c.goodput is None:
+        return ParetoPoint(n, c.seconds, c.usd, result, c.seconds, c.usd)
+    a = c.all_in
+    return ParetoPoint(n, c.seconds, c.usd, result, a.seconds, a.usd, c.goodput.goodput)
+
+
+def front(points: Sequence[ParetoPoint]) -> list[ParetoPoint]:
+    """The points no other point beats on all-in time and all-in cost, fastest first.
+
+    Cost is the all-in USD when every point is priced, else the all-in chip-seconds. A point
+    that never finishes (all-in time infinite: failures outpace checkpoints) is left out; of
+    points equal on both, the first by chip count is kept."""
+    finite = [p for p in points if math.isfinite(p.all_in_seconds)]
+    priced = all(p.all_in_cost_usd is not None for p in finite)
+
+    def cost(p: ParetoPoint) -> float:
+        usd = p.all_in_cost_usd
+        return usd if priced and usd is not None else p.all_in_chip_seconds
+
+    out: list[ParetoPoint] = []
+    for p in sorted(finite, key=lambda p: (p.all_in_seconds, cost(p), p.n_chips)):
+        if not out or cost(p) < cost(out[-1]):
+            out.append(p)
+    return out
 
 
 def pareto(
@@ -217,28 +271,22 @@ def pareto(
     chip: Chip,
     counts: Sequence[int],
     tokens: float,
-    usd_per_chip_second: float | None,
+    price: Price | None,
     *,
     catalog: Catalog | None = None,
     eff: Efficiency | None = None,
+    failures: GoodputInputs | None = None,
 ) -> list[ParetoPoint]:
-    """Best plan at each chip count, reduced to the time-vs-cost non-dominated front."""
+    """Best plan at each chip count, reduced to the time-vs-cost non-dominated front.
+
+    With `failures` the front is built on the all-in figures: a larger fleet is interrupted
+    more often (goodput falls with the chip count), so more chips buy less than the ideal
+    figures say. Without it (or with a failure rate of 0) all-in equals ideal."""
     points: list[ParetoPoint] = []
     for n in counts:
         try:
             r = search(workload, chip, n, catalog=catalog, eff=eff, top=1)
         except InfeasibleError:
             continue
-        secs = tokens / (r.best.tokens_per_s_per_chip * n)
-        cost = None if usd_per_chip_second is None else secs * n * usd_per_chip_second
-        points.append(ParetoPoint(n, secs, cost, r))
-    key = (
-        (lambda p: p.cost_usd)
-        if usd_per_chip_second is not None
-        else (lambda p: p.n_chips * p.train_seconds)
-    )
-    front: list[ParetoPoint] = []
-    for p in sorted(points, key=lambda p: p.train_seconds):
-        if not front or key(p) < key(front[-1]):  # type: ignore[no-untyped-call]
-            front.append(p)
-    return front
+        points.append(pareto_point(r, tokens, price, failures))
+    return front(points)

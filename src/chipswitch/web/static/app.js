@@ -476,23 +476,35 @@ function costWords(c, c0, unit) {
   if (Math.abs(d) < 0.02) return `same ${unit}`;
   return d > 0 ? `${fmt.percent(d, 2)} more ${unit}` : `${fmt.percent(-d, 2)} less ${unit}`;
 }
-// One sentence a reader can act on, from the time-vs-cost front around the requested count.
+// The all-in run (failures, restarts, checkpoints counted) of the plan and of a front point;
+// the ideal figures where the all-in ones are missing (an older answer, or a run that never ends).
+function allInRun(t) {
+  const a = t.all_in;
+  const ok = a && isNum(a.seconds);
+  return { seconds: ok ? a.seconds : t.seconds, cost_usd: ok ? a.cost_usd : t.cost_usd, chip_hours: ok ? a.chip_hours : t.chip_hours };
+}
+const frontSeconds = (p) => (isNum(p.all_in_seconds) ? p.all_in_seconds : p.seconds);
+const frontCost = (p) => (isNum(p.all_in_seconds) ? p.all_in_cost_usd : p.cost_usd);
+// One sentence a reader can act on, from the (all-in) time-vs-cost front around the requested count.
 function planTakeaway(r) {
   const t = r.training;
   if (!t) return `${fmt.integer(r.chips)} × ${r.hardware}: ${fmt.sig(r.best.step_time_s)} s per step with the best plan. Give tokens to train for time, cost and other chip counts.`;
-  const priced = isNum(t.cost_usd);
+  const run = allInRun(t);
+  const priced = isNum(run.cost_usd);
   const unit = priced ? "cost" : "chip-hours";
-  const cost = (p) => (priced ? p.cost_usd : (p.chips * p.seconds) / 3600);
-  const c0 = priced ? t.cost_usd : t.chip_hours;
+  const secs = frontSeconds;
+  const cost = (p) => (priced ? frontCost(p) : (p.chips * secs(p)) / 3600);
+  const c0 = priced ? run.cost_usd : run.chip_hours;
+  const s0 = run.seconds;
   const front = (r.pareto || []).filter((p) => p.chips !== r.chips && isNum(cost(p)));
   // faster for no more money; failing that, faster for at most 5% more
-  const quicker = (limit) => front.filter((p) => p.seconds < 0.9 * t.seconds && cost(p) <= limit * c0).sort((a, b) => a.seconds - b.seconds)[0];
+  const quicker = (limit) => front.filter((p) => secs(p) < 0.9 * s0 && cost(p) <= limit * c0).sort((a, b) => secs(a) - secs(b))[0];
   const faster = quicker(1.02) || quicker(1.05);
   const cheaper = front.filter((p) => cost(p) < 0.95 * c0).sort((a, b) => cost(a) - cost(b))[0];
-  const here = `${fmt.integer(r.chips)} chips: ${fmt.days(t.seconds)}${priced ? `, ${fmt.money(t.cost_usd)}` : ""}`;
-  if (faster) return `${fmt.integer(faster.chips)} chips: ${costWords(cost(faster), c0, unit)}, ${ratioWords(faster.seconds / t.seconds)} (${fmt.days(faster.seconds)} instead of ${fmt.days(t.seconds)} on ${fmt.integer(r.chips)}).`;
-  if (cheaper) return `${fmt.integer(cheaper.chips)} chips: ${costWords(cost(cheaper), c0, unit)} for ${ratioWords(cheaper.seconds / t.seconds)} (${fmt.days(cheaper.seconds)}) against ${here}.`;
-  return `${here} — no chip count from ¼× to 4× is both faster and cheaper.`;
+  const here = `${fmt.integer(r.chips)} chips: ${fmt.days(s0)}${priced ? `, ${fmt.money(run.cost_usd)}` : ""}`;
+  if (faster) return `${fmt.integer(faster.chips)} chips: ${costWords(cost(faster), c0, unit)}, ${ratioWords(secs(faster) / s0)} (${fmt.days(secs(faster))} instead of ${fmt.days(s0)} on ${fmt.integer(r.chips)}, all-in).`;
+  if (cheaper) return `${fmt.integer(cheaper.chips)} chips: ${costWords(cost(cheaper), c0, unit)} for ${ratioWords(secs(cheaper) / s0)} (${fmt.days(secs(cheaper))}) against ${here}, all-in.`;
+  return `${here} all-in — no chip count from ¼× to 4× is both faster and cheaper.`;
 }
 // The run with failures, restarts and checkpoints counted, and where its wall time goes.
 const SPLIT = [["training", "training", "#4c78a8"], ["checkpointing", "checkpointing", "#f58518"],
@@ -587,34 +599,40 @@ function renderPareto(r) {
     return;
   }
   div.replaceChildren();
-  const priced = front.every((p) => isNum(p.cost_usd));
+  // the front is built on the all-in figures (failures, restarts, checkpoints); hover adds the ideal ones
+  const priced = front.every((p) => isNum(frontCost(p)));
   const t = r.training;
-  const yOf = (p) => (priced ? p.cost_usd : (p.chips * p.seconds) / 3600);
+  const yOf = (p) => (priced ? frontCost(p) : (p.chips * frontSeconds(p)) / 3600);
+  const idealY = (p) => (priced ? p.cost_usd : (p.chips * p.seconds) / 3600);
   const show = priced ? fmt.money : (v) => `${fmt.count(v)} chip-h`;
-  const hover = "%{text}: %{customdata[1]}, %{customdata[2]}<br>%{customdata[0]}<extra></extra>";
+  const hover = "%{text}: %{customdata[1]}, %{customdata[2]} all-in<br>ideal %{customdata[3]}, %{customdata[4]}<br>%{customdata[0]}<extra></extra>";
   const traces = [{
-    type: "scatter", mode: "lines+markers+text", name: "Pareto front (¼× to 4× the chips)",
-    x: front.map((p) => p.seconds / DAY), y: front.map(yOf),
+    type: "scatter", mode: "lines+markers+text", name: "Pareto front, all-in (¼× to 4× the chips)",
+    x: front.map((p) => frontSeconds(p) / DAY), y: front.map(yOf),
     text: front.map((p) => `${fmt.integer(p.chips)} chips`), textposition: "top center", cliponaxis: false,
-    customdata: front.map((p) => [p.plan, fmt.days(p.seconds), show(yOf(p))]),
+    customdata: front.map((p) => [p.plan, fmt.days(frontSeconds(p)), show(yOf(p)), fmt.days(p.seconds), show(idealY(p))]),
     marker: { size: 9, color: "#2f5fd0" }, hovertemplate: hover,
   }];
   const ys = front.map(yOf);
+  let days = 0;
   if (t) {
-    const y = priced ? t.cost_usd : t.chip_hours;
+    const run = allInRun(t);
+    const y = priced ? run.cost_usd : run.chip_hours;
+    const ideal = priced ? t.cost_usd : t.chip_hours;
+    days = run.seconds / DAY;
     ys.push(y);
     traces.push({
       type: "scatter", mode: "markers", name: `requested: ${fmt.integer(r.chips)} chips`,
-      x: [t.days], y: [y], text: [`${fmt.integer(r.chips)} chips (requested)`],
-      customdata: [[r.best.description, fmt.days(t.seconds), show(y)]], hovertemplate: hover,
+      x: [days], y: [y], text: [`${fmt.integer(r.chips)} chips (requested)`],
+      customdata: [[r.best.description, fmt.days(run.seconds), show(y), fmt.days(t.seconds), show(ideal)]], hovertemplate: hover,
       marker: { size: 14, symbol: "diamond-open", color: "#e8590c", line: { width: 2 } },
     });
   }
   const [lo, hi] = extent(ys);
   plot("plan-pareto", traces, {
-    title: { text: "Time vs cost across chip counts (Pareto front)" },
-    xaxis: { title: { text: "days to train" }, rangemode: "tozero", ...ticks(0, Math.max(...front.map((p) => p.seconds / DAY), t ? t.days : 0) * 1.05, (v) => `${fmt.sig(v)} d`) },
-    yaxis: { title: { text: priced ? "cost to train (USD)" : "chip-hours (no price)" }, rangemode: "tozero", ...ticks(lo, hi * 1.1, show) },
+    title: { text: "Time vs cost across chip counts (Pareto front, all-in)" },
+    xaxis: { title: { text: "days to train (all-in)" }, rangemode: "tozero", ...ticks(0, Math.max(...front.map((p) => frontSeconds(p) / DAY), days) * 1.05, (v) => `${fmt.sig(v)} d`) },
+    yaxis: { title: { text: priced ? "cost to train, all-in (USD)" : "chip-hours, all-in (no price)" }, rangemode: "tozero", ...ticks(lo, hi * 1.1, show) },
   });
 }
 
