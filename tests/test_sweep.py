@@ -24,7 +24,7 @@ from chipswitch.perf.efficiency import load_calibration
 from chipswitch.sweep import LocalExecutor, load_sweep_file, resolve, run_sweep
 from chipswitch.sweep import work as sweep_work
 from chipswitch.sweep.grid import Sweep
-from chipswitch.sweep.output import SCHEMA, parts_dir
+from chipswitch.sweep.output import IDEAL_COLUMN, OBJECTIVE_COLUMN, SCHEMA, parts_dir
 from chipswitch.sweep.report import pareto_front, rank, render_html
 from chipswitch.sweep.schema import IntRange
 from chipswitch.sweep.work import make_chunks
@@ -276,12 +276,66 @@ def test_local_rows_are_consistent(full_run: tuple[Sweep, pa.Table, Path]) -> No
         else:
             usd = r["chip_hours"] * r["price_usd_per_chip_hour"]
             assert r["cost_usd"] == pytest.approx(usd)
-            assert r["objective_value"] == r["cost_usd"]
+            # the objective is the all-in cost: failures and checkpoints counted, above ideal
+            assert r["objective_column"] == "all_in_cost_usd"
+            assert r["objective_value"] == r["all_in_cost_usd"] > r["cost_usd"]
+        assert r["all_in_train_seconds"] == pytest.approx(r["train_seconds"] / r["goodput"])
+        if r["energy_joules"] is None:  # no published TDP
+            assert r["all_in_energy_joules"] is None
+        else:
+            watts = r["energy_joules"] / (r["chip_hours"] * 3600)  # per chip, at TDP
+            assert r["all_in_energy_joules"] == pytest.approx(
+                r["all_in_train_seconds"] * r["chips"] * watts
+            )
     by_key = {(r["model"], r["chip"], r["chips"], r["price_type"]): r for r in rows}
     od = by_key[("llama3.1-8b", "h100-sxm", 16, "on_demand")]
     cb = by_key[("llama3.1-8b", "h100-sxm", 16, "capacity_block")]
     assert od["plan"] == cb["plan"] and od["train_seconds"] == cb["train_seconds"]
     assert od["cost_usd"] > cb["cost_usd"]
+
+
+#: One model on priced H100s at two sizes: enough to compare objectives, two searches a run.
+TINY: dict[str, Any] = {
+    **SMALL,
+    "models": ["llama3.1-8b"],
+    "chips": ["h100-sxm"],
+    "chip_counts": [16, 64],
+    "prices": {"h100-sxm": "aws-p5"},
+    "constraints": {},
+}
+
+
+def _tiny_rows(tmp_path: Path, **extra: Any) -> tuple[Sweep, list[dict[str, Any]]]:
+    sw = resolved(tmp_path, {**TINY, **extra})
+    out = tmp_path / f"tiny-{len(list(tmp_path.glob('tiny-*.parquet')))}.parquet"
+    with LocalExecutor() as ex:
+        run_sweep(sw, out, ex)
+    return sw, pq.read_table(out).to_pylist()
+
+
+@pytest.mark.parametrize("objective", ["time", "cost", "energy"])
+def test_objective_is_the_all_in_figure_and_ideal_without_failures(
+    tmp_path: Path, objective: str
+) -> None:
+    _, rows = _tiny_rows(tmp_path, objective=objective)
+    _, off = _tiny_rows(tmp_path, objective=objective, failure_rate=0)
+    column, ideal = OBJECTIVE_COLUMN[objective], IDEAL_COLUMN[objective]
+    assert column.startswith("all_in_") and len(rows) == len(off) == 2
+    for r, o in zip(rows, off, strict=True):
+        assert r["status"] == o["status"] == "ok"
+        assert r["objective_column"] == o["objective_column"] == column
+        assert r["objective_value"] == r[column] > r[ideal]  # failures cost time and money
+        assert 0 < r["goodput"] < 1
+        assert o["goodput"] == 1.0 and o["objective_value"] == o[ideal] == r[ideal]
+    # a larger fleet is interrupted more often
+    assert rows[1]["goodput"] < rows[0]["goodput"]
+
+
+def test_failure_rate_is_in_the_key_and_must_be_a_rate(tmp_path: Path) -> None:
+    base = [p.key for p in resolved(tmp_path, TINY).points()]
+    assert [p.key for p in resolved(tmp_path, {**TINY, "failure_rate": 0}).points()] != base
+    assert resolved(tmp_path, {**TINY, "failure_rate": 2.5}).meta["failure_rate"] == 2.5
+    assert "failure_rate" in error_of(tmp_path, {**TINY, "failure_rate": -1})
 
 
 def test_infeasible_points_get_a_reason(tmp_path: Path) -> None:
@@ -408,7 +462,7 @@ def test_new_constraints_on_resume_reflag_without_recomputing(
         run_sweep(sw2, copy, ex, resume=True)
     assert count.keys == []
     rows = pq.read_table(copy).to_pylist()
-    assert all(r["objective_value"] == r["train_seconds"] for r in rows)
+    assert all(r["objective_value"] == r["all_in_train_seconds"] for r in rows)
     assert all(r["meets_max_chips"] is None for r in rows)
     for r in rows:
         if r["cost_usd"] is None:
@@ -431,6 +485,7 @@ def test_cli_sweep_json_and_report(tmp_path: Path) -> None:
     assert summary["points_total"] == summary["points_computed"] == 24
     assert summary["complete"] and summary["status_counts"] == {"infeasible": 2, "ok": 22}
     assert summary["plans_evaluated"] > 0 and summary["executor"] == "local"
+    assert summary["objective"] == "cost" and summary["objective_column"] == "all_in_cost_usd"
     assert out.exists() and out.with_suffix(".csv").exists()
 
     again = runner.invoke(app, ["sweep", str(path), "-o", str(out), "--resume", "--json"])

@@ -180,6 +180,8 @@ class SweepReport:
     run: SweepRun
 
     def to_json(self) -> dict[str, Any]:
+        from chipswitch.sweep.output import OBJECTIVE_COLUMN  # pyarrow: only with a sweep
+
         run = self.run
         return presenters.json_object(
             {
@@ -201,6 +203,7 @@ class SweepReport:
                 "plans_per_second": run.plans_per_second,
                 "files": [str(f) for f in run.files],
                 "objective": self.objective,
+                "objective_column": OBJECTIVE_COLUMN[self.objective],
                 "constraints": self.constraints,
             }
         )

@@ -24,6 +24,7 @@ from chipswitch.errors import CatalogFileError, UnknownNameError
 from chipswitch.hardware.spec import Chip, Price
 from chipswitch.model.shape import ModelShape
 from chipswitch.perf.efficiency import CalibrationTable, Efficiency, load_calibration
+from chipswitch.planning.compare import FailureOptions
 from chipswitch.sweep.schema import (
     Constraints,
     DerivedChip,
@@ -92,6 +93,7 @@ class Context:
     bases: dict[str, str]  # chip id -> catalog chip it derives from (itself for catalog chips)
     effs: dict[str, Efficiency]
     peers: tuple[Chip, ...]  # catalog chips, for family fallbacks of unset values
+    failures: FailureOptions = dataclasses.field(default_factory=FailureOptions)  # all-in
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ class Sweep:
     prices: dict[str, tuple[PriceRef | None, ...]]
     objective: Objective
     constraints: Constraints
+    failure_rate: float | None = None  # per 1,000 chip-days; None: each family's sourced rate
 
     def points(self) -> list[Point]:
         """Every grid point, in grid order (models x chips x seq x batch x counts x precision
@@ -140,6 +143,7 @@ class Sweep:
             "name": self.name,
             "objective": self.objective,
             "constraints": self.constraints.model_dump(),
+            "failure_rate": self.failure_rate,
             "chipswitch": __version__,
         }
 
@@ -151,10 +155,14 @@ def _digest(obj: Any) -> str:
 
 
 def _digests(ctx: Context) -> dict[str, str]:
-    """One digest per model and per chip (its SI spec and calibration), computed once."""
+    """One digest per model and per chip (its SI spec, calibration and failure options),
+    computed once."""
     out = {m: _digest(s.model_dump(mode="json")) for m, s in ctx.models.items()}
     for c, chip in ctx.chips.items():
-        spec = dataclasses.asdict(chip) | {"_eff": dataclasses.asdict(ctx.effs[c])}
+        spec = dataclasses.asdict(chip) | {
+            "_eff": dataclasses.asdict(ctx.effs[c]),
+            "_failures": dataclasses.asdict(ctx.failures),
+        }
         out[c] = _digest(spec)
     return out
 
@@ -194,7 +202,8 @@ def resolve(
         )
         for cid, b in bases.items()
     }
-    ctx = Context(models, chips, bases, effs, tuple(catalog.chips.values()))
+    failures = FailureOptions.from_user_units(sf.failure_rate)
+    ctx = Context(models, chips, bases, effs, tuple(catalog.chips.values()), failures)
     seqs = tuple(axis_values(sf.seq_len))
     batches = _batches(sf, seqs, where)
     return Sweep(
@@ -211,6 +220,7 @@ def resolve(
         prices=_resolve_prices(sf, catalog, chips, bases, where),
         objective=sf.objective,
         constraints=sf.constraints,
+        failure_rate=sf.failure_rate,
     )
 
 

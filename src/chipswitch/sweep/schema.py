@@ -1,9 +1,9 @@
 """The sweep file, exactly as written on disk (YAML; units in the keys, as in the catalog).
 
 A sweep names the axes of a design-space grid (models, chips and what-if chips, chip counts,
-global batch, sequence length, precision, tokens to train, prices) and what to rank by
-(objective) under which limits (constraints). `chipswitch.sweep.grid` resolves it against the
-catalog and expands it to points.
+global batch, sequence length, precision, tokens to train, prices), what to rank by
+(objective, all-in) under which limits (constraints), and optionally the failure rate.
+`chipswitch.sweep.grid` resolves it against the catalog and expands it to points.
 """
 
 from __future__ import annotations
@@ -202,6 +202,13 @@ class SweepFile(StrictModel):
     )
     objective: Objective = "cost"
     constraints: Constraints = Field(default_factory=Constraints)
+    failure_rate: float | None = Field(
+        default=None,
+        ge=0,
+        allow_inf_nan=False,
+        description="interruptions per 1,000 chip-days for every chip (default: each chip "
+        "family's sourced rate; 0 turns failures off and the all-in columns equal the ideal)",
+    )
 
     @field_validator("models", mode="before")
     @classmethod

@@ -124,7 +124,7 @@ def point_row(p: Point, ctx: Context, outcome: SearchResult | str) -> dict[str, 
         p.n_chips,
         chip,
         None if p.price is None else p.price.price,
-        failures=failure_inputs(ctx.models[p.model], chip),
+        failures=failure_inputs(ctx.models[p.model], chip, ctx.failures),
         step_time_s=best.step_time,
     )
     a = cost.all_in
@@ -166,6 +166,7 @@ def point_row(p: Point, ctx: Context, outcome: SearchResult | str) -> dict[str, 
         "all_in_train_seconds_hi": None if a is None else a.seconds_interval[1],
         "all_in_chip_hours": None if a is None else a.chip_seconds / units.HOUR,
         "all_in_cost_usd": None if a is None else a.usd,
+        "all_in_energy_joules": None if a is None else a.energy_joules,
         "plans_evaluated": outcome.plans_evaluated,
         "plans_feasible": outcome.plans_feasible,
     }
