@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -21,10 +22,16 @@ from chipswitch.catalog import load_catalog
 from chipswitch.cli.app import app
 from chipswitch.errors import CatalogFileError
 from chipswitch.perf.efficiency import load_calibration
-from chipswitch.sweep import LocalExecutor, load_sweep_file, resolve, run_sweep
+from chipswitch.sweep import LocalExecutor, load_sweep_file, output, resolve, run_sweep
 from chipswitch.sweep import work as sweep_work
 from chipswitch.sweep.grid import Sweep
-from chipswitch.sweep.output import IDEAL_COLUMN, OBJECTIVE_COLUMN, SCHEMA, parts_dir
+from chipswitch.sweep.output import (
+    COMPUTED_SCHEMA,
+    IDEAL_COLUMN,
+    OBJECTIVE_COLUMN,
+    SCHEMA,
+    parts_dir,
+)
 from chipswitch.sweep.report import pareto_front, rank, render_html
 from chipswitch.sweep.schema import IntRange
 from chipswitch.sweep.work import make_chunks
@@ -268,7 +275,7 @@ def test_local_rows_are_consistent(full_run: tuple[Sweep, pa.Table, Path]) -> No
         assert r["train_seconds"] == pytest.approx(r["tokens_to_train"] / rate)
         assert r["train_seconds_lo"] <= r["train_seconds"] <= r["train_seconds_hi"]
         assert r["meets_max_chips"] == (r["chips"] <= 32)
-        assert r["meets_deadline"] == (r["train_days"] <= 40)
+        assert r["meets_deadline"] == (r["all_in_train_seconds"] / units.DAY <= 40)
         assert r["meets_budget"] is None  # no budget set
         assert r["satisfies_constraints"] == (r["meets_max_chips"] and r["meets_deadline"])
         if r["price_offering"] is None:
@@ -329,6 +336,67 @@ def test_objective_is_the_all_in_figure_and_ideal_without_failures(
         assert o["goodput"] == 1.0 and o["objective_value"] == o[ideal] == r[ideal]
     # a larger fleet is interrupted more often
     assert rows[1]["goodput"] < rows[0]["goodput"]
+
+
+def test_limits_hold_the_all_in_run(tmp_path: Path) -> None:
+    """A deadline or budget between the ideal and the all-in figure is missed: the run with
+    failures counted is what has to fit."""
+    _, rows = _tiny_rows(tmp_path)
+    r = rows[1]
+    days = (r["train_days"] + r["all_in_train_seconds"] / units.DAY) / 2
+    usd = (r["cost_usd"] + r["all_in_cost_usd"]) / 2
+    tight = resolved(tmp_path, {**TINY, "constraints": {"deadline_days": days, "budget_usd": usd}})
+    got = output.derive({k: r[k] for k in COMPUTED_SCHEMA.names}, tight)
+    assert got["meets_deadline"] is False and got["meets_budget"] is False
+    assert got["satisfies_constraints"] is False
+    off = resolved(
+        tmp_path, {**TINY, "failure_rate": 0, "constraints": tight.constraints.model_dump()}
+    )
+    _, ideal_rows = _tiny_rows(tmp_path, failure_rate=0)
+    same = output.derive({k: ideal_rows[1][k] for k in COMPUTED_SCHEMA.names}, off)
+    assert same["meets_deadline"] is True and same["meets_budget"] is True
+
+
+def test_report_ranks_and_draws_the_all_in_figures(tmp_path: Path) -> None:
+    """Where the all-in order differs from the ideal one, the ranking and the frontier follow
+    the all-in figures; a point whose all-in run never ends takes no part."""
+    sw, rows = _tiny_rows(tmp_path)
+    small, large = ({**r} for r in rows)  # 16 and 64 chips
+    small |= {"cost_usd": 100.0, "all_in_cost_usd": 130.0}  # ideal cheaper, all-in dearer
+    large |= {"cost_usd": 110.0, "all_in_cost_usd": 120.0}
+    table = output.final_table(
+        sw.points(),
+        {r["key"]: {k: r[k] for k in COMPUTED_SCHEMA.names} for r in (small, large)},
+        sw,
+    )
+    (chip,) = rank(table)[0].chips
+    assert chip.cheapest is not None and chip.fastest is not None
+    assert chip.cheapest.chips == 64 and chip.cheapest.all_in_cost_usd == 120.0
+    assert chip.cheapest.cost_usd == 110.0  # the ideal figure kept beside it
+    assert chip.fastest.chips == 64  # and faster all-in
+    assert chip.fastest.all_in_days == large["all_in_train_seconds"] / units.DAY
+    text = render_html(table)
+    assert "all-in" in text and "130" not in _frontier_xs(text)
+    never = output.final_table(
+        sw.points(),
+        {
+            r["key"]: {k: r[k] for k in COMPUTED_SCHEMA.names}
+            for r in (small, large | {"all_in_train_seconds": math.inf})
+        },
+        sw,
+    )
+    (chip,) = rank(never)[0].chips
+    assert chip.cheapest is not None and chip.cheapest.chips == 16
+    assert chip.fastest is not None and chip.fastest.chips == 16
+
+
+def _frontier_xs(text: str) -> str:
+    """The x values (all-in cost) of the ringed Pareto trace in a rendered report."""
+    m = re.search(r'"name":"Pareto front".*?"x":\[([^\]]*)\]', text) or re.search(
+        r'"x":\[([^\]]*)\][^{}]*"name":"Pareto front"', text
+    )
+    assert m, "the report draws a Pareto front"
+    return m.group(1)
 
 
 def test_failure_rate_is_in_the_key_and_must_be_a_rate(tmp_path: Path) -> None:
@@ -468,11 +536,12 @@ def test_new_constraints_on_resume_reflag_without_recomputing(
         if r["cost_usd"] is None:
             assert r["meets_budget"] is None and r["satisfies_constraints"] is False
         else:
-            assert r["meets_budget"] == (r["cost_usd"] <= 1e5) == r["satisfies_constraints"]
+            assert r["meets_budget"] == (r["all_in_cost_usd"] <= 1e5)
+            assert r["meets_budget"] == r["satisfies_constraints"]
     ranked = {c.chip: c for c in rank(pq.read_table(copy))[0].chips}
     unpriced = ranked["trn2-hbm+30"]  # no price: held to no budget, ranked by time only
     assert unpriced.cost_rank is None and unpriced.time_rank is not None
-    assert all(c.cheapest is None or c.cheapest.cost_usd <= 1e5 for c in ranked.values())
+    assert all(c.cheapest is None or c.cheapest.all_in_cost_usd <= 1e5 for c in ranked.values())
 
 
 # -- the CLI ------------------------------------------------------------------------------------
@@ -497,7 +566,7 @@ def test_cli_sweep_json_and_report(tmp_path: Path) -> None:
     assert [r["model"] for r in rankings] == ["llama3.1-8b", "llama3.1-70b"]
     chips = rankings[0]["chips"]
     priced = [c for c in chips if c["cost_rank"] is not None]
-    costs = [c["cheapest"]["cost_usd"] for c in priced]
+    costs = [c["cheapest"]["all_in_cost_usd"] for c in priced]
     assert costs == sorted(costs) and [c["cost_rank"] for c in priced] == [1, 2]
     assert all(c["cheapest"]["chips"] <= 32 for c in priced)  # max_chips respected
     unpriced = next(c for c in chips if c["chip"] == "trn2-hbm+30")

@@ -145,7 +145,12 @@ def _money(x: float | None) -> str:
 
 def _ranking_json(mr: ModelRanking) -> dict[str, Any]:
     def best(b: Any) -> Any:
-        return None if b is None else b.__dict__ | {"seconds": b.days * units.DAY}
+        if b is None:
+            return None
+        return b.__dict__ | {
+            "seconds": b.days * units.DAY,
+            "all_in_seconds": b.all_in_days * units.DAY,
+        }
 
     return {
         "model": mr.model,
@@ -168,9 +173,10 @@ def _ranking_json(mr: ModelRanking) -> dict[str, Any]:
 
 def _print_ranking(mr: ModelRanking) -> None:
     t = new_table(
-        f"{mr.model}, {fmt.count(mr.tokens)} tokens: chips ranked by cost and by time",
-        caption="cost ranks points that meet every constraint; time ranks points that fail "
-        "none that can be checked (an unpriced chip is held to no budget)",
+        f"{mr.model}, {fmt.count(mr.tokens)} tokens: chips ranked by all-in cost and time",
+        caption="all-in: failures, restarts and checkpoints counted; cost ranks points that "
+        "meet every constraint; time ranks points that fail none that can be checked (an "
+        "unpriced chip is held to no budget)",
     )
     for col in ("$ rank", "chip", "cheapest", "days", "chips", "price"):
         t.add_column(col, justify="left" if col in ("chip", "price") else "right")
@@ -181,13 +187,13 @@ def _print_ranking(mr: ModelRanking) -> None:
         t.add_row(
             str(c.cost_rank or "—"),
             c.chip,
-            _money(ch.cost_usd) if ch else "—",
-            fmt.sig(ch.days) if ch else "—",
+            _money(ch.all_in_cost_usd) if ch else "—",
+            fmt.sig(ch.all_in_days) if ch else "—",
             f"{ch.chips:,}" if ch else "—",
             (ch.price or "—") if ch else "—",
             str(c.time_rank or "—"),
-            fmt.sig(fa.days) if fa else "—",
-            _money(fa.cost_usd) if fa else "—",
+            fmt.sig(fa.all_in_days) if fa else "—",
+            _money(fa.all_in_cost_usd) if fa else "—",
             f"{fa.chips:,}" if fa else "—",
             f"{c.ok}/{c.eligible}/{c.points}",
             style=None if c.fastest else "dim",

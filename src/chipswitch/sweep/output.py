@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from chipswitch import units
 from chipswitch._io import atomic_write as _atomic_write
 from chipswitch._io import check_writable as _check_writable
 from chipswitch.api.presenters import BREAKDOWN_TIME
@@ -101,8 +102,12 @@ COMPUTED: tuple[tuple[str, pa.DataType, str], ...] = (
 #: Columns derived from the computed ones and the sweep's objective and constraints; they are
 #: recomputed for every row when the output is written (so a resume with new limits re-flags).
 DERIVED: tuple[tuple[str, pa.DataType, str], ...] = (
-    ("meets_deadline", _B, "train_days <= deadline_days (null: no deadline, or not ok)"),
-    ("meets_budget", _B, "cost_usd <= budget_usd (null: no budget, not ok, or no price)"),
+    (
+        "meets_deadline",
+        _B,
+        "all-in days (all_in_train_seconds) <= deadline_days (null: no deadline, or not ok)",
+    ),
+    ("meets_budget", _B, "all_in_cost_usd <= budget_usd (null: no budget, not ok, or no price)"),
     ("meets_max_chips", _B, "chips <= max_chips (null: no limit)"),
     ("satisfies_constraints", _B, "ok, and every constraint set is known and met"),
     ("objective", _S, "time, cost or energy"),
@@ -201,7 +206,8 @@ def clear_parts(out: Path) -> None:
 
 # -- the final table ----------------------------------------------------------------------------
 def derive(row: dict[str, Any], sweep: Sweep) -> dict[str, Any]:
-    """The constraint flags and objective value (the all-in figure) of one computed row."""
+    """The constraint flags and objective value of one computed row, all on the all-in
+    figures (failures, restarts and checkpoints counted)."""
     c = sweep.constraints
     ok = row["status"] == "ok"
 
@@ -210,9 +216,10 @@ def derive(row: dict[str, Any], sweep: Sweep) -> dict[str, Any]:
             return None
         return bool(value <= limit)
 
+    secs = row["all_in_train_seconds"]  # limits hold the run with failures counted
     flags = {
-        "meets_deadline": flag(c.deadline_days, row["train_days"]),
-        "meets_budget": flag(c.budget_usd, row["cost_usd"]),
+        "meets_deadline": flag(c.deadline_days, None if secs is None else secs / units.DAY),
+        "meets_budget": flag(c.budget_usd, row["all_in_cost_usd"]),
         "meets_max_chips": None if c.max_chips is None else bool(row["chips"] <= c.max_chips),
     }
     limits = (c.deadline_days, c.budget_usd, c.max_chips)

@@ -1,10 +1,12 @@
 """Summaries of a sweep output: chips ranked per model, and cost-vs-time frontiers in HTML.
 
-A presenter over the Parquet table that `run_sweep` writes; it reads nothing else. Only `ok`
-rows take part: ranked by cost, those that satisfy every constraint; ranked by time, those
-that fail none that can be checked (a chip without a price cannot be held to a budget, and is
-ranked by time only). The HTML is one self-contained file: plotly.js is embedded inline,
-nothing is fetched.
+A presenter over the Parquet table that `run_sweep` writes; it reads nothing else. Ranks and
+frontiers use the all-in figures (`all_in_train_seconds`, `all_in_cost_usd`: failures,
+restarts and checkpoints counted, as the sweep's objective does); the ideal ones are shown
+beside them. Only `ok` rows whose all-in run finishes take part: ranked by cost, those that
+satisfy every constraint; ranked by time, those that fail none that can be checked (a chip
+without a price cannot be held to a budget, and is ranked by time only). The HTML is one
+self-contained file: plotly.js is embedded inline, nothing is fetched.
 """
 
 from __future__ import annotations
@@ -42,7 +44,10 @@ th{background:#fafafa}td.num{text-align:right;font-variant-numeric:tabular-nums}
 
 @dataclass(frozen=True)
 class Best:
-    """One point of a sweep: where a chip is cheapest or fastest."""
+    """One point of a sweep: where a chip is cheapest or fastest (all-in).
+
+    `days` and `cost_usd` are the ideal figures; `all_in_days` and `all_in_cost_usd` count
+    failures, restarts and checkpoints (`goodput` is their ratio to the ideal time)."""
 
     chips: int
     global_batch: int
@@ -51,6 +56,9 @@ class Best:
     days: float
     cost_usd: float | None
     price: str | None
+    all_in_days: float
+    all_in_cost_usd: float | None
+    goodput: float
 
 
 @dataclass(frozen=True)
@@ -99,11 +107,21 @@ def _best(r: dict[str, Any]) -> Best:
         r["train_seconds"] / units.DAY,
         r["cost_usd"],
         price,
+        r["all_in_train_seconds"] / units.DAY,
+        r["all_in_cost_usd"],
+        r["goodput"],
     )
 
 
+def _finishes(r: dict[str, Any]) -> bool:
+    """An `ok` point whose all-in run ends (failures do not outpace its checkpoints)."""
+    secs = r["all_in_train_seconds"]
+    return r["status"] == "ok" and secs is not None and math.isfinite(secs)
+
+
 def rank(table: pa.Table) -> list[ModelRanking]:
-    """Chips ranked per model (and per tokens-to-train value) by cost, and by time."""
+    """Chips ranked per model (and per tokens-to-train value) by all-in cost, and by all-in
+    time."""
     rows = table.to_pylist()
     groups: dict[tuple[str, float], dict[str, list[dict[str, Any]]]] = {}
     for r in rows:
@@ -117,10 +135,12 @@ def rank(table: pa.Table) -> list[ModelRanking]:
             ok = [r for r in rs if r["status"] == "ok"]
             # Time ranks points that fail no constraint that can be checked (an unpriced
             # chip cannot be held to a budget); cost ranks points that satisfy them all.
-            good = [r for r in ok if not any(r[f] is False for f in FLAGS)]
-            priced = [r for r in good if r["satisfies_constraints"] and r["cost_usd"] is not None]
-            cheap = min(priced, key=lambda r: (r["cost_usd"], r["train_seconds"]), default=None)
-            fast = min(good, key=lambda r: (r["train_seconds"], r["cost_usd"] or 0), default=None)
+            good = [r for r in ok if _finishes(r) and not any(r[f] is False for f in FLAGS)]
+            priced = [
+                r for r in good if r["satisfies_constraints"] and r["all_in_cost_usd"] is not None
+            ]
+            cheap = min(priced, key=_by_cost, default=None)
+            fast = min(good, key=_by_time, default=None)
             ranks.append(
                 ChipRank(
                     chip,
@@ -135,11 +155,20 @@ def rank(table: pa.Table) -> list[ModelRanking]:
     return out
 
 
+def _by_cost(r: dict[str, Any]) -> tuple[float, float]:
+    return r["all_in_cost_usd"], r["all_in_train_seconds"]
+
+
+def _by_time(r: dict[str, Any]) -> tuple[float, float]:
+    return r["all_in_train_seconds"], r["all_in_cost_usd"] or 0.0
+
+
 def _ordered(ranks: list[ChipRank]) -> list[ChipRank]:
-    """Rank numbers by cost and by time; order by cost rank, then time rank (unpriced last)."""
+    """Rank numbers by all-in cost and by all-in time; order by cost rank, then time rank
+    (unpriced last)."""
     inf = float("inf")
-    costs = {c.chip: c.cheapest.cost_usd for c in ranks if c.cheapest is not None}
-    times = {c.chip: c.fastest.days for c in ranks if c.fastest is not None}
+    costs = {c.chip: c.cheapest.all_in_cost_usd for c in ranks if c.cheapest is not None}
+    times = {c.chip: c.fastest.all_in_days for c in ranks if c.fastest is not None}
     cost_rank = {chip: i + 1 for i, chip in enumerate(sorted(costs, key=lambda k: costs[k] or inf))}
     time_rank = {chip: i + 1 for i, chip in enumerate(sorted(times, key=times.__getitem__))}
     ranked = [
@@ -158,21 +187,24 @@ def pareto_front(points: Sequence[FrontPoint]) -> list[FrontPoint]:
 
 
 def _front_points(table: pa.Table, model: str, tokens: float) -> list[FrontPoint]:
+    """The priced points that meet every constraint, at their all-in days and cost."""
     cols = ["model", "tokens_to_train", "chip", "chips", "global_batch", "seq_len", "plan"]
-    cols += ["train_seconds", "cost_usd", "status", "satisfies_constraints", "price_type"]
+    cols += ["train_seconds", "cost_usd", "all_in_train_seconds", "all_in_cost_usd", "goodput"]
+    cols += ["status", "satisfies_constraints", "price_type"]
     out = []
     for r in table.select(cols).to_pylist():
         if r["model"] != model or r["tokens_to_train"] != tokens:
             continue
-        if r["status"] != "ok" or not r["satisfies_constraints"] or r["cost_usd"] is None:
+        if not _finishes(r) or not r["satisfies_constraints"] or r["all_in_cost_usd"] is None:
             continue
+        days = r["train_seconds"] / units.DAY
         label = (
             f"{r['chip']} x {r['chips']:,} ({r['price_type']})<br>batch {r['global_batch']} x "
-            f"{r['seq_len']}<br>{r['plan']}"
+            f"{r['seq_len']}<br>{r['plan']}<br>ideal {fmt.money(r['cost_usd'])}, "
+            f"{fmt.sig(days)} days; goodput {fmt.percent(r['goodput'])}"
         )
-        out.append(
-            FrontPoint(r["chip"], r["chips"], r["train_seconds"] / units.DAY, r["cost_usd"], label)
-        )
+        all_in_days = r["all_in_train_seconds"] / units.DAY
+        out.append(FrontPoint(r["chip"], r["chips"], all_in_days, r["all_in_cost_usd"], label))
     return out
 
 
@@ -244,8 +276,10 @@ def _header(name: str, meta: dict[str, Any], table: pa.Table) -> str:
     return (
         f'<h1>{html.escape("Sweep: " + name)}</h1>\n<p class="meta">{table.num_rows:,} grid '
         f"points ({html.escape(counts)}); objective {html.escape(str(meta.get('objective')))}; "
-        f"constraints: {html.escape(limits)}. Cost = chip-hours x the sweep's price; time = "
-        f"tokens / predicted throughput. Cost ranks and the plots use the points that meet every "
+        f"constraints: {html.escape(limits)}. Cost and time are all-in: the ideal time (tokens "
+        f"/ predicted throughput) and cost (chip-hours x the sweep's price) divided by goodput, "
+        f"the share of wall time left once failures, restarts and checkpoints are counted; "
+        f"the ideal figures show on hover. Cost ranks and the plots use the points that meet every "
         f"constraint; time ranks the points that fail none that can be checked (a chip without "
         f"a price is held to no budget). The Pareto front (no point both cheaper and faster) "
         f"is ringed.</p>"
@@ -257,8 +291,8 @@ def _money(x: float | None) -> str:
 
 
 def _ranking_table(mr: ModelRanking) -> str:
-    head = ["cost rank", "chip", "cheapest", "days", "chips", "time rank", "fastest days"]
-    head += ["cost at fastest", "chips ", "points ok / meet limits / all"]
+    head = ["cost rank", "chip", "cheapest (all-in)", "days", "chips", "time rank"]
+    head += ["fastest days (all-in)", "cost at fastest", "chips ", "points ok / meet limits / all"]
     rows = []
     for c in mr.chips:
         ch, fa = c.cheapest, c.fastest
@@ -266,12 +300,12 @@ def _ranking_table(mr: ModelRanking) -> str:
             [
                 c.cost_rank or "—",
                 c.chip,
-                _money(ch.cost_usd) if ch else "—",
-                fmt.sig(ch.days) if ch else "—",
+                _money(ch.all_in_cost_usd) if ch else "—",
+                fmt.sig(ch.all_in_days) if ch else "—",
                 f"{ch.chips:,}" if ch else "—",
                 c.time_rank or "—",
-                fmt.sig(fa.days) if fa else "—",
-                _money(fa.cost_usd) if fa else "—",
+                fmt.sig(fa.all_in_days) if fa else "—",
+                _money(fa.all_in_cost_usd) if fa else "—",
                 f"{fa.chips:,}" if fa else "—",
                 f"{c.ok} / {c.eligible} / {c.points}",
             ]
@@ -331,9 +365,14 @@ def _frontier_figure(
     if cons.get("budget_usd"):
         fig.add_vline(x=cons["budget_usd"], line_dash="dash", line_color="#999")
     fig.update_layout(
-        title=f"{mr.model}: cost vs time to train {fmt.count(mr.tokens)} tokens",
-        xaxis={"title": "cost (USD)", "type": "log", "range": xr, "tickprefix": "$"},
-        yaxis={"title": "time to train (days)", "type": "log", "range": yr, "ticksuffix": " d"},
+        title=f"{mr.model}: cost vs time to train {fmt.count(mr.tokens)} tokens, all-in",
+        xaxis={"title": "cost, all-in (USD)", "type": "log", "range": xr, "tickprefix": "$"},
+        yaxis={
+            "title": "time to train, all-in (days)",
+            "type": "log",
+            "range": yr,
+            "ticksuffix": " d",
+        },
         template="plotly_white",
         height=480,
         legend={"title": "chip"},
