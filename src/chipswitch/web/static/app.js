@@ -609,7 +609,8 @@ function renderPareto(r) {
   const traces = [{
     type: "scatter", mode: "lines+markers+text", name: "Pareto front, all-in (¼× to 4× the chips)",
     x: front.map((p) => frontSeconds(p) / DAY), y: front.map(yOf),
-    text: front.map((p) => `${fmt.integer(p.chips)} chips`), textposition: "top center", cliponaxis: false,
+    text: front.map((p) => `${fmt.integer(p.chips)} chips`), cliponaxis: false,
+    textposition: front.map((p, i) => (i % 2 ? "bottom center" : "top center")), // neighbours apart
     customdata: front.map((p) => [p.plan, fmt.days(frontSeconds(p)), show(yOf(p)), fmt.days(p.seconds), show(idealY(p))]),
     marker: { size: 9, color: "#2f5fd0" }, hovertemplate: hover,
   }];
