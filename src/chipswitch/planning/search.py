@@ -213,7 +213,8 @@ class ParetoPoint:
     `train_seconds` and `cost_usd` are the ideal figures (every chip-hour trains);
     `all_in_seconds` and `all_in_cost_usd` count failures, restarts, lost work and checkpoint
     writes (`planning.goodput`), and equal the ideal ones when no failure model is given.
-    `goodput` is all-in over ideal time (None without a failure model). Seconds, USD."""
+    `goodput` is the ideal time over the all-in time (None without a failure model). Seconds,
+    USD."""
 
     n_chips: int
     train_seconds: float
