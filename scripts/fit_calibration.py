@@ -9,10 +9,13 @@ Every source weighs the same in every fit (validation/fit.py). A source with mor
 MAX_FIT_ROWS rows (vTrain's 1,440) is fitted on MAX_FIT_ROWS of them, evenly spaced, for
 speed; all its rows are predicted and scored.
 
+Levels are pooled (Fitter): the all-vendor fit starts from Efficiency's documented defaults,
+a vendor's fit from the all-vendor fit, a family's from its vendor's.
+
 Leave-one-source-out (`summary.cv` of `chipswitch validate --json`): each source's rows are
-predicted by the calibration fitted without that source: its family refitted on the family's
-other sources; a family left without rows falls back as an unmeasured chip would, to its
-vendor's other families, else to the all-vendor fit.
+predicted by the whole chain refitted without that source (all-vendor, then vendor, then
+family); a family left without rows stops at its vendor's fit, a vendor without rows at the
+all-vendor fit, as an unmeasured chip would.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import hashlib
 import math
 import sys
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -85,21 +88,50 @@ def _thin(cases: Sequence[RowCase]) -> list[RowCase]:
 
 
 class Fitter:
-    """Fits on the thinned rows, scores on all rows."""
+    """Fits on the thinned rows, scores on all rows.
+
+    Partial pooling: a level is fitted starting from, and weakly pulled toward, the level
+    above it fitted on the same rows (family <- vendor <- all-vendor default <- the documented
+    defaults of Efficiency), so that a parameter the family's own rows cannot determine takes
+    the value the wider data gives it rather than a hand-set default (Gelman & Hill 2007,
+    "Data Analysis Using Regression and Multilevel/Hierarchical Models", ch. 12)."""
 
     def __init__(self, cat: Catalog) -> None:
         self.cat = cat
         self.base = Efficiency()
 
     def fit(
-        self, cases: Sequence[RowCase], fit_fp8: bool = True
+        self, cases: Sequence[RowCase], base: Efficiency | None = None, fit_fp8: bool = True
     ) -> tuple[Efficiency, tuple[str, ...]]:
-        return fit_result(_thin(cases), self.cat, self.base, fit_fp8)
+        return fit_result(_thin(cases), self.cat, base or self.base, fit_fp8)
 
-    def level(self, cases: Sequence[RowCase], group: str, level: str, name: str) -> FitResult:
-        """Fit a level and its own leave-one-`group`-out residuals (source-weighted)."""
+    def pooled(self, train: Sequence[RowCase], family: str, vendor: str) -> tuple[Efficiency, str]:
+        """The family's parameters fitted on `train` through the hierarchy, and the deepest
+        level that had rows: "family", "vendor" or "default"."""
+        eff, _ = self.fit(train, fit_fp8=False)
+        level = "default"
+        ven = [c for c in train if c.vendor == vendor]
+        if ven:
+            eff, _ = self.fit(ven, eff)
+            level = "vendor"
+        fam = [c for c in ven if c.family == family]
+        if fam:
+            eff, _ = self.fit(fam, eff)
+            level = "family"
+        return eff, level
+
+    def level(
+        self,
+        cases: Sequence[RowCase],
+        group: str,
+        level: str,
+        name: str,
+        base: Callable[[str | None], Efficiency] | None = None,
+    ) -> FitResult:
+        """Fit a level and its own leave-one-`group`-out residuals (source-weighted).
+        `base(k)`: the level above fitted without group `k` (None: on everything)."""
         fit_fp8 = level != "default"
-        eff, free = self.fit(cases, fit_fp8)
+        eff, free = self.fit(cases, base(None) if base else None, fit_fp8)
         res = log_residuals(cases, self.cat, eff)
         keys = sorted({getattr(c, group) for c in cases})
         cv: list[float] = []
@@ -109,7 +141,7 @@ class Fitter:
             for k in keys:
                 train = [c for c in cases if getattr(c, group) != k]
                 idx = [i for i, c in enumerate(cases) if getattr(c, group) == k]
-                e, _ = self.fit(train, fit_fp8)
+                e, _ = self.fit(train, base(k) if base else None, fit_fp8)
                 cv.extend(log_residuals([cases[i] for i in idx], self.cat, e))
                 wts.extend(w[i] for i in idx)
         r = FitResult(
@@ -147,10 +179,18 @@ def main() -> int:
     # ---- vendor and default levels (for chips without family data) ---------------------
     print(f"fitting default on {len(cases)} rows ...", file=sys.stderr)
     default = fitter.level(cases, "vendor", "default", "default")
+    default_cache: dict[str | None, Efficiency] = {None: default.eff}
+
+    def default_without(fam: str | None) -> Efficiency:
+        """The all-vendor fit without family `fam`'s rows (the base of a vendor-level fold)."""
+        if fam not in default_cache:
+            default_cache[fam] = fitter.fit([c for c in cases if c.family != fam], fit_fp8=False)[0]
+        return default_cache[fam]
+
     ven_fits: dict[str, FitResult] = {}
     for ven, cs in sorted(by_vendor.items()):
         print(f"fitting vendor {ven} on {len(cs)} rows ...", file=sys.stderr)
-        r = fitter.level(cs, "family", "vendor", ven)
+        r = fitter.level(cs, "family", "vendor", ven, lambda fam: default_without(fam))
         ven_fits[ven] = (
             r
             if r.cv_residuals.size >= 5
@@ -164,24 +204,14 @@ def main() -> int:
     weights = dict(zip((id(c) for c in cases), source_weights(cases), strict=True))
     for fam, cs in sorted(by_family.items()):
         print(f"fitting family {fam} on {len(cs)} rows ...", file=sys.stderr)
-        eff, free = fitter.fit(cs)
+        eff, free = fitter.fit(cs, ven_fits[cs[0].vendor].eff)
         res = log_residuals(cs, cat, eff)
         fam_fits[fam] = FitResult(
             eff.with_(level="family", name=fam), len(cs), res, np.array([]), free
         )
         for src in sorted({c.source for c in cs}):
             test = [c for c in cs if c.source == src]
-            rest = [c for c in cs if c.source != src]
-            vrest = [c for c in by_vendor[test[0].vendor] if c.source != src]
-            if rest:
-                e, _ = fitter.fit(rest)
-                level = "family"
-            elif vrest:
-                e, _ = fitter.fit(vrest)
-                level = "vendor"
-            else:
-                e, _ = fitter.fit([c for c in cases if c.source != src], fit_fp8=False)
-                level = "default"
+            e, level = fitter.pooled([c for c in cases if c.source != src], fam, test[0].vendor)
             print(f"  left out {src[:60]} ({len(test)} rows): {level}", file=sys.stderr)
             r = log_residuals(test, cat, e)
             for c, x in zip(test, r, strict=True):

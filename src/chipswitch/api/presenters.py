@@ -40,6 +40,7 @@ BREAKDOWN_TIME = (
     ("layer_overhead", "per-layer overhead"),
     ("host_exposed", "host launch (exposed)"),
     ("spec_cap", "spec-based cap"),
+    ("overlap_slowdown", "compute slowed by hidden comm"),
     ("tp_exposed", "TP/SP comm (exposed)"),
     ("ep_total", "EP all-to-all"),
     ("cp_exposed", "CP ring (exposed)"),

@@ -50,6 +50,10 @@ class Efficiency:
         (software.yaml `blocking_collectives: false`; blocking stacks expose all of it).
         0 = fully hidden. Not fitted: the fit drove it to 0 in every family with such rows
         (H100 NeMo/Megatron-Core, TPU MaxText, Trainium), so 0 is the default.
+    overlap_slowdown: fraction by which compute slows while hidden communication runs beside
+        it (Lee et al. 2025, arXiv:2507.03114: 18.9% on average on A100/H100/MI250/MI210);
+        each second of TP, CP or DP traffic hidden behind compute adds this many seconds.
+        Not fitted.
     moe_imbalance: tokens on the busiest expert-parallel rank over the mean (routers trained
         with a balancing loss run ~1.0-1.25: Switch Transformer capacity factors, Fedus et al.
         2022 section 2.2); scales expert GEMM rows and all-to-all volume. Not fitted: the public
@@ -74,6 +78,7 @@ class Efficiency:
     layer_overhead: float = 0.0
     dp_overlap: float = EFFICIENCY["dp_overlap"]
     tp_exposed: float = EFFICIENCY["tp_exposed"]
+    overlap_slowdown: float = EFFICIENCY["overlap_slowdown"]
     moe_imbalance: float = EFFICIENCY["moe_imbalance"]
     moe_capacity_factor: float = EFFICIENCY["moe_capacity_factor"]
 

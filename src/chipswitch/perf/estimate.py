@@ -49,6 +49,7 @@ class Breakdown:
     compute_head: Arr
     recompute: Arr
     layer_overhead: Arr
+    overlap_slowdown: Arr  # compute slowed by the communication hidden behind it
     host_total: Arr
     host_exposed: Arr
     spec_cap: Arr
@@ -222,20 +223,32 @@ def _cp_ring(w: Workload, sys: System, lay: _Layout, attn: Arr) -> tuple[Arr, Ar
 
 def _pp_sends(w: Workload, sys: System, lay: _Layout) -> Arr:
     """Pipeline activations sent and gradients received per micro-batch, once per virtual
-    stage (Narayanan et al. 2021 section 2.2)."""
+    stage (Narayanan et al. 2021 section 2.2).
+
+    Each tensor-parallel rank sends only its 1/tp share of the boundary activation; without
+    sequence parallelism the receiving ranks then all-gather the full tensor over the
+    scale-up fabric (the scatter/gather optimisation, Narayanan et al. 2021 section 4.1;
+    under sequence parallelism the activation is already split by tp)."""
     bw, lat = comm.group_link(np.full_like(lay.pp, 2.0), lay.tp * lay.cp * lay.dp, sys, "ring")
-    rep = np.where(lay.sp, lay.tp, 1.0)
-    msg = 2.0 * lay.tokens * float(w.dims.hidden) / rep
-    return np.where(lay.pp > 1, 2.0 * lay.vp * comm.p2p(msg, bw, lat), 0.0)
+    full = 2.0 * lay.tokens * float(w.dims.hidden)
+    send = comm.p2p(full / lay.tp, bw, lat)
+    bw_tp, lat_tp = comm.group_link(lay.tp, np.ones_like(lay.tp), sys)
+    gather = np.where(lay.sp, 0.0, comm.all_gather(full, lay.tp, bw_tp, lat_tp))
+    return np.where(lay.pp > 1, 2.0 * lay.vp * (send + gather), 0.0)
 
 
-def _bubble(lay: _Layout, t_mb: Arr, head: Arr) -> Arr:
+def _bubble(lay: _Layout, device_mb: Arr, host_mb: Arr, head: Arr) -> Arr:
     """Pipeline bubble of 1F1B / interleaved schedules: (p - 1)/v micro-batch slots
     (Narayanan et al. 2021, section 2.2), each costed by what the *other* stages hold: the
     LM head and loss sit on the last stage only, so the slots the other stages leave idle are
     layer-only (the imbalance Yeung et al. 2024, "Balancing Pipeline Parallelism with
-    Vocabulary Parallelism", measure). Seconds per step."""
-    slot = np.where(lay.pp > 1, np.maximum(t_mb - head, 0.0), t_mb)
+    Vocabulary Parallelism", measure). A host-bound slot lasts the host's time to issue it
+    (the head's few launches left in). Seconds per step."""
+    slot = np.where(
+        lay.pp > 1,
+        np.maximum(np.maximum(device_mb - head, 0.0), host_mb),
+        np.maximum(device_mb, host_mb),
+    )
     return np.asarray((lay.pp - 1.0) / lay.vp * slot)
 
 
@@ -357,21 +370,25 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
     ep_t = _ep_traffic(w, sys, lay)
     cp_t, cp_x = _cp_ring(w, sys, lay, c.attn)
     pp_t = _pp_sends(w, sys, lay)
-    device_mb = c.total + overhead + tp_x + ep_t + cp_x + pp_t
+    # traffic hidden behind compute still slows it (shared SMs, HBM, power)
+    contention_mb = sys.eff.overlap_slowdown * ((tp_t - tp_x) + (cp_t - cp_x))
+    device_mb = c.total + overhead + tp_x + ep_t + cp_x + pp_t + contention_mb
     host_mb = host_time(
         d, sw, sys.eff.launch_overhead, lay.dense_layers, lay.moe_layers, lay.tp, lay.sp, lay.rc
     )
     if sw.blocking_collectives:  # the host waits for each TP collective to complete
         host_mb = host_mb + tp_t
     t_mb = np.maximum(device_mb, host_mb)
-    bubble = _bubble(lay, t_mb, c.head)
-    # compute already hiding the CP ring cannot hide data-parallel traffic as well
-    free_mb = c.total - (cp_t - cp_x)
+    bubble = _bubble(lay, device_mb, host_mb, c.head)
+    # compute already hiding the CP ring cannot hide data-parallel traffic as well; time the
+    # device waits on the host can (the collectives run on their own stream)
+    free_mb = c.total + (t_mb - device_mb) - (cp_t - cp_x)
     bwd_window = np.maximum(0.0, c.fwd * BWD + c.attn * (ATTN_BWD - BWD) - (cp_t - cp_x))
     dp_t, dp_x, params = _data_parallel(w, sys, lay, bwd_window, free_mb)
     opt = compute.optimizer_time(params.sharded(lay.zero >= 1), sys)
     m = lay.m
-    step = m * t_mb + bubble + dp_x + opt
+    contention_dp = sys.eff.overlap_slowdown * (dp_t - dp_x)
+    step = m * t_mb + bubble + dp_x + contention_dp + opt
     cap = _spec_cap(w, sys, plans, step)
     step = step + cap
     mem = _memory(w, lay, params)
@@ -387,6 +404,7 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
         compute_head=m * c.head,
         recompute=m * c.recompute,
         layer_overhead=m * overhead,
+        overlap_slowdown=m * contention_mb + contention_dp,
         host_total=m * host_mb,
         host_exposed=m * (t_mb - device_mb),
         spec_cap=cap,

@@ -10,7 +10,9 @@ otherwise it keeps its documented default. Everything else keeps its default.
 
 The objective is a robust (soft-L1) sum over rows of log(predicted/measured), **each source
 weighted equally** (a row of a source with n rows weighs 1/n), plus a weak pull toward the
-defaults so that sparse families stay physical.
+`base` efficiencies so that sparse families stay physical. scripts/fit_calibration.py passes
+the level above as `base` (family <- vendor <- all-vendor <- documented defaults): partial
+pooling.
 
 Intervals come from cross-validation, never from in-sample residuals:
 - family level: leave-one-source-out inside the family (a new publication on a known chip);

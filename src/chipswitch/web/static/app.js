@@ -16,6 +16,8 @@ const TIME_TERMS = [
   ["compute_matmul", "matmul"], ["compute_attention", "attention"],
   ["compute_memory_bound", "memory-bound ops"], ["compute_head", "LM head + loss"],
   ["recompute", "recomputation"], ["layer_overhead", "per-layer overhead"],
+  ["host_exposed", "host launch (exposed)"], ["spec_cap", "spec-based cap"],
+  ["overlap_slowdown", "compute slowed by hidden comm"],
   ["tp_exposed", "TP/SP comm (exposed)"], ["ep_total", "EP all-to-all"],
   ["cp_exposed", "CP ring (exposed)"], ["pp_total", "PP send/recv"],
   ["bubble", "pipeline bubble"], ["dp_exposed", "DP/ZeRO comm (exposed)"],
