@@ -162,7 +162,9 @@ def _compute(w: Workload, sys: System, lay: _Layout, sw: Software) -> _Compute:
     """Full recomputation adds one forward; selective recomputation re-runs the norms and
     the MLP activation (the element-wise variant: torchtitan's and MaxText's selective
     policies keep GEMM outputs; Korthikanti et al. 2022 section 5 recompute the attention
-    core instead, which flash attention already does in its backward)."""
+    core instead, which flash attention already does in its backward), plus the stack's
+    `selective_gemm_recompute` share of the forward GEMMs (torchtitan re-runs every second
+    matmul; data/software.yaml)."""
     d, fp8 = w.dims, w.precision == "fp8"
     tokens, tp, ep, sp = lay.tokens, lay.tp, lay.ep, lay.sp
     ld, lm = lay.dense_layers, lay.moe_layers
@@ -180,7 +182,8 @@ def _compute(w: Workload, sys: System, lay: _Layout, sw: Software) -> _Compute:
     mem = compute.memory_bound_time(membytes, sys)
     head = compute.head_time(d, tokens, tp, sys, fp8) * (1.0 + BWD)
     fwd = gemm + attn + mem
-    recomp = np.where(lay.rc == 2, fwd, np.where(lay.rc == 1, mem, 0.0))
+    selective = mem + sw.selective_gemm_recompute * gemm
+    recomp = np.where(lay.rc == 2, fwd, np.where(lay.rc == 1, selective, 0.0))
     return _Compute(gemm, attn, mem, head, recomp)
 
 

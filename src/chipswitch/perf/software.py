@@ -29,6 +29,7 @@ class Software:
     blocking_collectives: bool
     epilogue_fusion: bool
     legacy_attention_kernel: bool = False
+    selective_gemm_recompute: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def load_software() -> SoftwareTable:
             blocking_collectives=bool(v["blocking_collectives"]),
             epilogue_fusion=bool(v["epilogue_fusion"]),
             legacy_attention_kernel=bool(v.get("legacy_attention_kernel", False)),
+            selective_gemm_recompute=float(v.get("selective_gemm_recompute", 0.0)),
         )
         for k, v in raw["stacks"].items()
     }
