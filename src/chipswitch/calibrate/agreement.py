@@ -230,14 +230,14 @@ def predict(
     cat: Catalog | None = None,
 ) -> Prediction:
     """The engine's step time and memory for `cfg` on one `chip`, made comparable."""
-    # calibrate/model.py trains in eager PyTorch (SDPA attention, unfused norms): the stack
-    # with those traits in data/software.yaml is torchtitan-eager
+    # calibrate/model.py trains in eager PyTorch (SDPA attention, unfused norms, selective
+    # recomputation of norms and activations only): pytorch-eager in data/software.yaml
     w = Workload(
         cfg.shape,
         global_batch=cfg.micro_batch,
         seq_len=cfg.seq,
         precision="bf16",
-        software="torchtitan-eager",
+        software="pytorch-eager",
     )
     plan = Plan(micro_batch=cfg.micro_batch, recompute=cfg.recompute)
     b, sys = evaluate_plan(w, chip, 1, plan, catalog=cat, eff=eff)
