@@ -41,6 +41,7 @@ from chipswitch.validation.fit import (
     FITTED,
     FitResult,
     fit_result,
+    free_parameters,
     log_residuals,
     on_bound,
     source_weights,
@@ -103,7 +104,13 @@ class Fitter:
     def fit(
         self, cases: Sequence[RowCase], base: Efficiency | None = None, fit_fp8: bool = True
     ) -> tuple[Efficiency, tuple[str, ...]]:
-        return fit_result(_thin(cases), self.cat, base or self.base, fit_fp8)
+        rows = _thin(cases)
+        base = base or self.base
+        if "layer_overhead" not in free_parameters(rows, fit_fp8):
+            # the per-layer time of compiled programs is not pooled into levels whose rows
+            # run eager stacks only: they pay per launch instead (Efficiency docstring)
+            base = base.with_(layer_overhead=0.0)
+        return fit_result(rows, self.cat, base, fit_fp8)
 
     def pooled(self, train: Sequence[RowCase], family: str, vendor: str) -> tuple[Efficiency, str]:
         """The family's parameters fitted on `train` through the hierarchy, and the deepest

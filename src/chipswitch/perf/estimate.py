@@ -385,8 +385,11 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
     bubble = _bubble(lay, device_mb, host_mb, c.head)
     # compute already hiding the CP ring cannot hide data-parallel traffic as well; time the
     # device waits on the host can (the collectives run on their own stream)
-    free_mb = c.total + (t_mb - device_mb) - (cp_t - cp_x)
-    bwd_window = np.maximum(0.0, c.fwd * BWD + c.attn * (ATTN_BWD - BWD) - (cp_t - cp_x))
+    host_wait = t_mb - device_mb
+    free_mb = c.total + host_wait - (cp_t - cp_x)
+    bwd_window = np.maximum(
+        0.0, c.fwd * BWD + c.attn * (ATTN_BWD - BWD) + host_wait - (cp_t - cp_x)
+    )
     dp_t, dp_x, params = _data_parallel(w, sys, lay, bwd_window, free_mb)
     opt = compute.optimizer_time(params.sharded(lay.zero >= 1), sys)
     m = lay.m
