@@ -160,9 +160,9 @@ class _Compute:
 
 def _compute(w: Workload, sys: System, lay: _Layout, sw: Software) -> _Compute:
     """Full recomputation adds one forward; selective recomputation re-runs the norms and
-    the MLP activation (the element-wise variant: torchtitan's and MaxText's selective
-    policies keep GEMM outputs; Korthikanti et al. 2022 section 5 recompute the attention
-    core instead, which flash attention already does in its backward), plus the stack's
+    the MLP activation (the element-wise variant: MaxText's `minimal` policy keeps every GEMM
+    output; Korthikanti et al. 2022 section 5 recompute the attention core instead, which
+    flash attention already does in its backward), plus the stack's
     `selective_gemm_recompute` share of the forward GEMMs (torchtitan re-runs every second
     matmul; data/software.yaml)."""
     d, fp8 = w.dims, w.precision == "fp8"
