@@ -9,8 +9,8 @@ convention, nccl-tests PERFORMANCE.md):
 where A is the latency of one pass over the group: (k-1) ring steps of `latency_up` among the
 k members inside a scale-up domain plus log2(n/k) tree steps of `latency_out` between domains
 (NCCL runs rings inside a node and trees across nodes at scale; Sanders, Speck & Traeff 2009
-for the double binary tree). `latency_up` is fitted per chip family: on eager stacks it also
-holds the host's synchronisation per ring step.
+for the double binary tree). `latency_up` is NCCL's own cost of a ring step over NVLink
+(data/engine_defaults.yaml), not fitted.
 A group of `n` workers `stride` apart stays on the scale-up fabric when n*stride fits a
 domain; otherwise k = domain/stride members share each domain and the inter-domain part runs
 over k NICs at once (hierarchical collectives), capped by the scale-up bandwidth.
