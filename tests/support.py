@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from chipswitch.calibrate.profile import Environment
+from chipswitch.cli.app import COMMANDS, load_command
 
 #: Test chips cite this source; `write_catalog_dir` registers it.
 SOURCE = "my_bench"
@@ -123,3 +124,14 @@ def environment(
         command=command,
         timing="synthetic",
     )
+
+
+def every_command() -> list[list[str]]:
+    """Every command line entry point: each command of the root, each subcommand of a group,
+    as argv."""
+    out = []
+    for name in COMMANDS:
+        cmd = load_command(name)
+        subs = getattr(cmd, "commands", None)
+        out += [[name, sub] for sub in subs] if subs else [[name]]
+    return out

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from support import every_command
 from typer.testing import CliRunner
 
-from chipswitch.cli.app import COMMANDS, app, load_command
+from chipswitch.cli.app import app, load_command
 
 RUN = CliRunner()
-
-
-def every_command() -> list[list[str]]:
-    """Each command of the root and each subcommand of a group, as argv."""
-    out = []
-    for name in COMMANDS:
-        cmd = load_command(name)
-        subs = getattr(cmd, "commands", None)
-        out += [[name, sub] for sub in subs] if subs else [[name]]
-    return out
 
 
 @pytest.mark.parametrize("command", [[], *every_command()], ids=lambda c: "-".join(c) or "root")

@@ -31,7 +31,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from support import environment
+from support import environment, every_command
 from typer.testing import CliRunner
 
 from chipswitch.calibrate.profile import (
@@ -40,7 +40,7 @@ from chipswitch.calibrate.profile import (
     MatmulPoint,
 )
 from chipswitch.catalog import DATA_DIR, ENV_VAR
-from chipswitch.cli.app import COMMANDS, app, load_command
+from chipswitch.cli.app import app
 from chipswitch.parallel.enumerate import MAX_WORKERS
 from chipswitch.web import create_app
 
@@ -309,16 +309,6 @@ def test_named_case_is_one_error_line(
     """Each failure listed in issue 11, and its neighbours: one `error:` line, exit 2."""
     args = [part.format(**{k: str(v) for k, v in files.items()}) for part in shlex.split(line)]
     assert_refused(args, *fragments)
-
-
-def every_command() -> list[list[str]]:
-    """Every command line entry point: each command of the root, each subcommand of a group."""
-    out = []
-    for name in COMMANDS:
-        cmd = load_command(name)
-        subs = getattr(cmd, "commands", None)
-        out += [[name, sub] for sub in subs] if subs else [[name]]
-    return out
 
 
 @pytest.mark.parametrize("command", every_command(), ids="-".join)
