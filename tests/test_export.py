@@ -67,6 +67,7 @@ def test_layout_mistakes_are_named(plan: str, gb: int, fragment: str) -> None:
         ("megatron", "llama3.1-8b", "tpu-v5p", "TP1 DP8 mb1 ZeRO-1", "nvidia, amd", False),
         ("maxtext", "llama3.1-8b", "tpu-v5p", "TP1 DP8 mb1 ZeRO-2", "ZeRO-2", True),
         ("maxtext", "llama3.1-8b", "h100-sxm", "TP1 DP8 mb1 ZeRO-3", "google", False),
+        ("maxtext", "mpt-7b", "tpu-v5p", "TP1 DP8 mb1 ZeRO-3", "MaxText model config", False),
         ("neuronx-distributed", "llama3.1-8b", "trn2", "TP1 DP8 mb1 ZeRO-3", "zero1", True),
         ("neuronx-distributed", "deepseek-v3", "trn2", "TP1 DP8 mb1 ZeRO-1", "Llama", False),
     ],

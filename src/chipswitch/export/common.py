@@ -10,7 +10,9 @@ naming what it lacks, so a plan is never exported as a silently different config
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from chipswitch.errors import ChipswitchError
 from chipswitch.hardware.spec import Chip, Precision
@@ -157,6 +159,23 @@ def require_vendor(framework: str, job: ExportJob, vendors: tuple[str, ...]) -> 
             [f"it runs on {', '.join(vendors)} chips, not {job.chip.vendor} ({job.chip.id})"],
             of_plan=False,
         )
+
+
+_Entry = TypeVar("_Entry")
+
+
+def require_model(framework: str, job: ExportJob, table: Mapping[str, _Entry], what: str) -> _Entry:
+    """The framework's own entry (`what`: a model config, a flavour) for the job's catalog
+    model; a model it has none of the same shape for cannot be exported."""
+    entry = table.get(job.model.id)
+    if entry is None:
+        known = ", ".join(sorted(table))
+        raise CannotExpressError(
+            framework,
+            [f"{what} with the shape of {job.model.id} ({framework} has: {known})"],
+            of_plan=False,
+        )
+    return entry
 
 
 def hsdp_shard(job: ExportJob) -> int:

@@ -17,6 +17,7 @@ from chipswitch.export.common import (
     CannotExpressError,
     ExportedConfig,
     ExportJob,
+    require_model,
     require_vendor,
     yaml_config,
 )
@@ -135,14 +136,7 @@ def export(job: ExportJob) -> ExportedConfig:
     """The plan as a MaxText YAML over base.yml."""
     require_vendor(FRAMEWORK, job, VENDORS)
     m, policy = job.model, REMAT[job.plan.recompute]
-    name = MODEL_NAMES.get(m.id)
-    if name is None:
-        known = ", ".join(sorted(MODEL_NAMES))
-        raise CannotExpressError(
-            FRAMEWORK,
-            [f"a MaxText model config with the shape of {m.id} (it has: {known})"],
-            of_plan=False,
-        )
+    name = require_model(FRAMEWORK, job, MODEL_NAMES, "a MaxText model config")
     mesh, missing = _mesh(job)
     batch, more = _batch(job)
     if missing + more:

@@ -20,6 +20,7 @@ from chipswitch.export.common import (
     Placeholder,
     header,
     hsdp_shard,
+    require_model,
     require_vendor,
 )
 
@@ -143,13 +144,7 @@ def _toml_value(v: _Value) -> str:
 def export(job: ExportJob) -> ExportedConfig:
     """The plan as a torchtitan job TOML."""
     require_vendor(FRAMEWORK, job, VENDORS)
-    if job.model.id not in FLAVOURS:
-        known = ", ".join(sorted(FLAVOURS))
-        raise CannotExpressError(
-            FRAMEWORK,
-            [f"a model flavour with the shape of {job.model.id} (torchtitan has: {known})"],
-            of_plan=False,
-        )
+    require_model(FRAMEWORK, job, FLAVOURS, "a model flavour")
     sections, missing = _sections(job)
     if missing:
         raise CannotExpressError(FRAMEWORK, missing)
