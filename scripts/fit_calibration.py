@@ -197,7 +197,7 @@ def main() -> int:
     ven_fits: dict[str, FitResult] = {}
     for ven, cs in sorted(by_vendor.items()):
         print(f"fitting vendor {ven} on {len(cs)} rows ...", file=sys.stderr)
-        r = fitter.level(cs, "family", "vendor", ven, lambda fam: default_without(fam))
+        r = fitter.level(cs, "family", "vendor", ven, default_without)
         ven_fits[ven] = (
             r
             if r.cv_residuals.size >= 5

@@ -187,13 +187,16 @@ def _compute(w: Workload, sys: System, lay: _Layout, sw: Software) -> _Compute:
     return _Compute(gemm, attn, mem, head, recomp)
 
 
-def _tp_traffic(w: Workload, sys: System, lay: _Layout, sw: Software) -> tuple[Arr, Arr]:
+def _tp_traffic(
+    w: Workload, sys: System, lay: _Layout, sw: Software, tp_link: tuple[Arr, Arr]
+) -> tuple[Arr, Arr]:
     """(total, exposed) tensor-parallel traffic per micro-batch: an all-reduce of the layer's
     activations twice forward and twice backward (Shoeybi et al. 2019, Fig. 4), equal to an
     all-gather plus a reduce-scatter under sequence parallelism (Korthikanti et al. 2022,
     4.2.2); full recomputation repeats the forward pair. Stacks that block on TP collectives
-    expose all of it; the others expose the fitted `tp_exposed` fraction."""
-    bw, lat = comm.group_link(lay.tp, np.ones_like(lay.tp), sys)
+    expose all of it; the others expose the `tp_exposed` fraction. `tp_link`: the TP group's
+    (bus bandwidth, latency), shared with the pipeline sends."""
+    bw, lat = tp_link
     per_call = comm.all_reduce(2.0 * lay.tokens * float(w.dims.hidden), lay.tp, bw, lat)
     calls = np.where(lay.rc == 2, 6.0, 4.0)
     total = lay.layers * calls * per_call
@@ -224,7 +227,7 @@ def _cp_ring(w: Workload, sys: System, lay: _Layout, attn: Arr) -> tuple[Arr, Ar
     return total, np.maximum(0.0, total - attn * (1.0 + ATTN_BWD))
 
 
-def _pp_sends(w: Workload, sys: System, lay: _Layout) -> Arr:
+def _pp_sends(w: Workload, sys: System, lay: _Layout, tp_link: tuple[Arr, Arr]) -> Arr:
     """Pipeline activations sent and gradients received per micro-batch, once per virtual
     stage (Narayanan et al. 2021 section 2.2).
 
@@ -235,7 +238,7 @@ def _pp_sends(w: Workload, sys: System, lay: _Layout) -> Arr:
     bw, lat = comm.group_link(np.full_like(lay.pp, 2.0), lay.tp * lay.cp * lay.dp, sys, "ring")
     full = 2.0 * lay.tokens * float(w.dims.hidden)
     send = comm.p2p(full / lay.tp, bw, lat)
-    bw_tp, lat_tp = comm.group_link(lay.tp, np.ones_like(lay.tp), sys)
+    bw_tp, lat_tp = tp_link
     gather = np.where(lay.sp, 0.0, comm.all_gather(full, lay.tp, bw_tp, lat_tp))
     return np.where(lay.pp > 1, 2.0 * lay.vp * (send + gather), 0.0)
 
@@ -369,10 +372,11 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
     lay = _layout(w, plans)
     c = _compute(w, sys, lay, sw)
     overhead = lay.layers * sys.eff.layer_overhead
-    tp_t, tp_x = _tp_traffic(w, sys, lay, sw)
+    tp_link = comm.group_link(lay.tp, np.ones_like(lay.tp), sys)  # TP groups: adjacent ranks
+    tp_t, tp_x = _tp_traffic(w, sys, lay, sw, tp_link)
     ep_t = _ep_traffic(w, sys, lay)
     cp_t, cp_x = _cp_ring(w, sys, lay, c.attn)
-    pp_t = _pp_sends(w, sys, lay)
+    pp_t = _pp_sends(w, sys, lay, tp_link)
     # traffic hidden behind compute still slows it (shared SMs, HBM, power)
     contention_mb = sys.eff.overlap_slowdown * ((tp_t - tp_x) + (cp_t - cp_x))
     device_mb = c.total + overhead + tp_x + ep_t + cp_x + pp_t + contention_mb
