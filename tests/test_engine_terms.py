@@ -122,6 +122,28 @@ def test_ampere_era_attention_kernel_is_slower_on_hopper_only() -> None:
         assert slow / fast == pytest.approx(ratio, rel=1e-9), chip
 
 
+def test_torchtitan_selective_recompute_reruns_half_the_gemms() -> None:
+    """torchtitan's selective checkpointing re-runs every second matmul; a plain eager loop
+    (pytorch-eager, chipswitch calibrate's) re-runs only the norms and activations."""
+    sys = build_system(CAT.chip("h100-sxm"), 8, peers=CAT.chips.values())
+    plans = PlanArrays.from_plans(
+        [Plan(dp=8, micro_batch=1, zero=1, recompute=r) for r in ("none", "selective")]
+    )
+    out = {}
+    for stack in ("pytorch-eager", "torchtitan-eager"):
+        out[stack] = estimate(Workload(SMALL, 8, 4096, software=stack), sys, plans)
+    plain, titan = out["pytorch-eager"], out["torchtitan-eager"]
+    assert plain.recompute[1] == pytest.approx(plain.compute_memory_bound[1] / 3, rel=1e-9)
+    gemm_fwd = titan.compute_matmul[1] / 3  # forward + 2x backward
+    assert titan.recompute[1] == pytest.approx(plain.recompute[1] + 0.5 * gemm_fwd, rel=1e-9)
+    assert titan.step_time[1] > plain.step_time[1]
+    assert titan.recompute[0] == plain.recompute[0] == 0.0
+    args = ["plan", "-m", "llama3.1-8b", "-H", "h100-sxm", "-n", "8", "-b", "64", "-s", "4096"]
+    res = RUN.invoke(app, [*args, "--software", "pytorch-eager", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["software"] == "pytorch-eager"
+
+
 def test_default_stack_follows_the_vendor() -> None:
     table = load_software()
     assert table.get(None, "google").name == "maxtext"
