@@ -43,6 +43,7 @@ from chipswitch.validation.fit import (
     fit_result,
     free_parameters,
     log_residuals,
+    nested_interval,
     on_bound,
     source_weights,
     with_interval,
@@ -143,6 +144,7 @@ class Fitter:
         keys = sorted({getattr(c, group) for c in cases})
         cv: list[float] = []
         wts: list[float] = []
+        srcs: list[str] = []
         if len(keys) >= 2:
             w = source_weights(cases)
             for k in keys:
@@ -151,8 +153,15 @@ class Fitter:
                 e, _ = self.fit(train, base(k) if base else None, fit_fp8)
                 cv.extend(log_residuals([cases[i] for i in idx], self.cat, e))
                 wts.extend(w[i] for i in idx)
+                srcs.extend(cases[i].source for i in idx)
         r = FitResult(
-            eff.with_(level=level, name=name), len(cases), res, np.array(cv), free, np.array(wts)
+            eff.with_(level=level, name=name),
+            len(cases),
+            res,
+            np.array(cv),
+            free,
+            np.array(wts),
+            tuple(srcs),
         )
         return with_interval(r, r.cv_residuals, r.cv_weights) if len(cv) >= 5 else r
 
@@ -207,7 +216,9 @@ def main() -> int:
     # ---- family level, and leave-one-source-out over every source -----------------------
     fam_fits: dict[str, FitResult] = {}
     cv_rows: list[tuple[RowCase, float, str]] = []  # (row, cv prediction, level used)
-    fam_cv: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    fam_cv: dict[str, tuple[list[float], list[float], list[str]]] = defaultdict(
+        lambda: ([], [], [])
+    )
     weights = dict(zip((id(c) for c in cases), source_weights(cases), strict=True))
     for fam, cs in sorted(by_family.items()):
         print(f"fitting family {fam} on {len(cs)} rows ...", file=sys.stderr)
@@ -220,24 +231,31 @@ def main() -> int:
             test = [c for c in cs if c.source == src]
             e, level = fitter.pooled([c for c in cases if c.source != src], fam, test[0].vendor)
             print(f"  left out {src[:60]} ({len(test)} rows): {level}", file=sys.stderr)
-            r = log_residuals(test, cat, e)
-            for c, x in zip(test, r, strict=True):
+            held = log_residuals(test, cat, e)
+            for c, x in zip(test, held, strict=True):
                 cv_rows.append((c, c.measured * math.exp(x), level))
                 if level == "family":
                     fam_cv[fam][0].append(float(x))
                     fam_cv[fam][1].append(float(weights[id(c)]))
-    pooled = np.concatenate([np.array(v[0]) for v in fam_cv.values() if len(v[0]) >= 5])
-    pooled_w = np.concatenate([np.array(v[1]) for v in fam_cv.values() if len(v[0]) >= 5])
+                    fam_cv[fam][2].append(c.source)
+    pooled = FitResult(
+        Efficiency(),
+        0,
+        np.array([]),
+        np.concatenate([np.array(v[0]) for v in fam_cv.values() if len(v[0]) >= 5]),
+        (),
+        np.concatenate([np.array(v[1]) for v in fam_cv.values() if len(v[0]) >= 5]),
+        tuple(x for v in fam_cv.values() if len(v[0]) >= 5 for x in v[2]),
+    )
     families: dict[str, object] = {}
     meta_fit: dict[str, object] = {}
     for fam, r in fam_fits.items():
-        xs, ws = fam_cv.get(fam, ([], []))
-        r = FitResult(r.eff, r.n_rows, r.residuals, np.array(xs), r.free, np.array(ws))
+        xs, ws, ss = fam_cv.get(fam, ([], [], []))
+        r = FitResult(r.eff, r.n_rows, r.residuals, np.array(xs), r.free, np.array(ws), tuple(ss))
         # a family measured by one source only cannot be cross-validated on its own: it
         # gets the pooled leave-one-source-out residuals of the families that can
-        r = with_interval(
-            r, *((r.cv_residuals, r.cv_weights) if len(xs) >= 5 else (pooled, pooled_w))
-        )
+        pool = r if len(xs) >= 5 else pooled
+        r = with_interval(r, pool.cv_residuals, pool.cv_weights)
         fam_fits[fam] = r
         chips = [cat.chip(c.chip_id) for c in by_family[fam]]
         families[fam] = {
@@ -276,6 +294,9 @@ def main() -> int:
             "intervals": "10th/90th source-weighted percentiles of cross-validated "
             "log(pred/measured): leave-one-source-out (family), leave-one-family-out (vendor), "
             "leave-one-vendor-out (default)",
+            "cv_intervals": "calibration_cv.csv: each row's interval is the one of the level its "
+            "leave-one-source-out prediction fell back to, recomputed without the row's source "
+            "(nested cross-validation: a source's own residuals never set its interval)",
             "max_measured_mfu": dict(sorted(max_mfu.items())),
             "fit_quality": meta_fit,
         },
@@ -290,7 +311,7 @@ def main() -> int:
         + yaml.safe_dump(doc, sort_keys=False)
     )
     tmp.replace(out)
-    _write_cv(Path(args.cv_out), cv_rows, fam_fits, ven_fits, default)
+    _write_cv(Path(args.cv_out), cv_rows, fam_fits, ven_fits, default, pooled)
     print(yaml.safe_dump(meta_fit, sort_keys=False))
     return 0
 
@@ -313,22 +334,25 @@ def _write_cv(
     fams: dict[str, FitResult],
     vens: dict[str, FitResult],
     default: FitResult,
+    pooled: FitResult,
 ) -> None:
-    """One row per scored row: its leave-one-source-out prediction and 80% interval (the
-    interval of the level the prediction fell back to)."""
+    """One row per scored row: its leave-one-source-out prediction and 80% interval. The
+    interval is the one of the level the prediction fell back to, recomputed without the
+    row's source (`nested_interval`); the shipped intervals use every source."""
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["id", "source", "level", "measured", "cv_predicted", "cv_lo", "cv_hi"])
         for c, pred, level in cv_rows:
-            eff = (
-                fams[c.family].eff
+            chain = (
+                (fams[c.family], pooled)
                 if level == "family"
-                else vens[c.vendor].eff
+                else (vens[c.vendor], default)
                 if level == "vendor" and c.vendor in vens
-                else default.eff
+                else (default,)
             )
-            lo, hi = pred * math.exp(-eff.interval_log_hi), pred * math.exp(-eff.interval_log_lo)
+            log_lo, log_hi = nested_interval(c.source, *chain)
+            lo, hi = pred * math.exp(-log_hi), pred * math.exp(-log_lo)
             w.writerow(
                 [
                     c.id,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -61,6 +61,7 @@ class FitResult:
     cv_residuals: np.ndarray  # cross-validated log(pred/measured)
     free: tuple[str, ...] = ()  # the parameters that were fitted
     cv_weights: np.ndarray | None = None  # source weights of cv_residuals
+    cv_sources: tuple[str, ...] = ()  # the source of each cv residual, when recorded
 
 
 def _with(base: Efficiency, x: np.ndarray) -> Efficiency:
@@ -223,8 +224,27 @@ def weighted_quantile(x: np.ndarray, q: Sequence[float], w: np.ndarray | None) -
     return np.asarray(np.interp(q, cum, xs))
 
 
+def interval_bounds(pool: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float]:
+    """An 80% interval (log lo, log hi) from the 10th/90th percentiles of `pool` (log
+    residuals), never narrower than +-5%."""
+    lo, hi = weighted_quantile(pool, [0.1, 0.9], weights)
+    return float(min(lo, -0.05)), float(max(hi, 0.05))
+
+
 def with_interval(r: FitResult, pool: np.ndarray, weights: np.ndarray | None = None) -> FitResult:
     """Set the 80% interval from the 10th/90th percentiles of `pool` (log residuals)."""
-    lo, hi = weighted_quantile(pool, [0.1, 0.9], weights)
-    eff = r.eff.with_(interval_log_lo=float(min(lo, -0.05)), interval_log_hi=float(max(hi, 0.05)))
-    return FitResult(eff, r.n_rows, r.residuals, r.cv_residuals, r.free, r.cv_weights)
+    lo, hi = interval_bounds(pool, weights)
+    return replace(r, eff=r.eff.with_(interval_log_lo=lo, interval_log_hi=hi))
+
+
+def nested_interval(source: str, *pools: FitResult, min_residuals: int = 5) -> tuple[float, float]:
+    """The 80% interval (log lo, log hi) a level would have had without `source`: the first
+    of `pools` keeping `min_residuals` cross-validated residuals of other sources sets it,
+    as `with_interval` does for the shipped levels. A held-out source's own residuals must
+    not widen or narrow the interval it is scored against (nested cross-validation)."""
+    for p in pools:
+        keep = np.array([s != source for s in p.cv_sources], dtype=bool)
+        if keep.sum() >= min_residuals:
+            w = p.cv_weights[keep] if p.cv_weights is not None else None
+            return interval_bounds(p.cv_residuals[keep], w)
+    raise ValueError(f"no level keeps {min_residuals} cross-validated residuals without {source}")
