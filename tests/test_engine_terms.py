@@ -218,3 +218,52 @@ def test_plan_software_option_rejects_unknown_stack() -> None:
     )  # fmt: skip
     assert res.exit_code == 2
     assert "unknown software 'nope'" in res.output
+
+
+# --- expert-parallel all-to-all overlap (software.yaml `ep_overlap`) -------------------------
+QWEN_MOE = Workload(CAT.model("qwen3-235b-a22b"), 512, 4096)
+# EP32 with TP2 spans 8 eight-GPU nodes: the all-to-all crosses InfiniBand
+EP_PLAN = Plan(tp=2, pp=8, vp=4, dp=16, ep=32, micro_batch=1, zero=1, sequence_parallel=True)
+
+
+def _moe(plan: Plan, software: str) -> dict[str, float]:
+    sys = build_system(CAT.chip("h100-sxm"), 256, peers=CAT.chips.values())
+    b = estimate(replace(QWEN_MOE, software=software), sys, PlanArrays.from_plans([plan]))
+    return {k: float(np.asarray(v)[0]) for k, v in b.__dict__.items()}
+
+
+def test_ep_overlap_hides_all_to_all_behind_another_micro_batch() -> None:
+    plain, over = _moe(EP_PLAN, "megatron-core"), _moe(EP_PLAN, "megatron-core-ep-overlap")
+    assert plain["ep_exposed"] == pytest.approx(plain["ep_total"])  # Megatron-Core's default
+    assert over["ep_total"] == pytest.approx(plain["ep_total"])  # the same traffic
+    hidden = over["ep_total"] - over["ep_exposed"]
+    assert 0 < hidden < over["ep_total"]
+    # one micro-batch's worth has no partner; the hidden part pays the overlap slowdown
+    m = over["micro_batches"]
+    assert over["ep_exposed"] >= over["ep_total"] / m * (1 - 1e-9)
+    s = load_calibration().families["nvidia-hopper"].overlap_slowdown
+    extra = over["overlap_slowdown"] - plain["overlap_slowdown"]
+    assert extra == pytest.approx(s * hidden, rel=0.05)
+    assert over["step_time"] < plain["step_time"]
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        replace(EP_PLAN, vp=1),  # Megatron-Core pairs micro-batches only when interleaved
+        Plan(tp=2, pp=1, dp=128, ep=32, micro_batch=4, zero=1, sequence_parallel=True),  # m=1
+    ],
+)
+def test_ep_overlap_needs_a_partner_micro_batch(plan: Plan) -> None:
+    over = _moe(plan, "megatron-core-ep-overlap")
+    assert over["ep_total"] > 0
+    assert over["ep_exposed"] == pytest.approx(over["ep_total"])
+
+
+@pytest.mark.parametrize("software", ["megatron-core", "megatron-core-ep-overlap", "maxtext"])
+def test_breakdown_time_terms_add_up_to_the_step(software: str) -> None:
+    """The terms `plan` shows (presenters.BREAKDOWN_TIME) are the whole step, no more."""
+    from chipswitch.api.presenters import BREAKDOWN_TIME
+
+    b = _moe(EP_PLAN, software)
+    assert sum(b[k] for k, _ in BREAKDOWN_TIME) == pytest.approx(b["step_time"], rel=1e-9)

@@ -231,3 +231,24 @@ def test_a_tie_with_an_expressible_plan_exports_it(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(export_pkg, "search", with_second(1.01))
     with pytest.raises(CannotExpressError, match=r"#2, 'TP4 PP1 DP8 CP2 mb8 ZeRO-2.*1\.0% slower"):
         export_best("torchtitan", w, chip, 64, catalog=CAT)
+
+
+@pytest.mark.parametrize(
+    ("software", "plan", "flagged"),
+    [
+        ("megatron-core-ep-overlap", "TP2 PP4 VP2 DP8 EP8 mb1 ZeRO-1", True),
+        ("megatron-core-ep-overlap", "TP2 PP1 DP8 EP8 mb1 ZeRO-1", True),
+        # without interleaving Megatron-Core cannot pair micro-batches: the engine assumes no
+        # overlap there, and the script must not ask for it
+        ("megatron-core-ep-overlap", "TP2 PP4 DP8 EP8 mb1 ZeRO-1", False),
+        ("megatron-core", "TP2 PP4 VP2 DP8 EP8 mb1 ZeRO-1", False),
+    ],
+)
+def test_megatron_export_overlaps_the_all_to_all_as_predicted(
+    software: str, plan: str, flagged: bool
+) -> None:
+    p = parse_plan(plan)
+    w = replace(_w("mixtral-8x22b", 256, 4096), software=software)
+    text = export_plan("megatron", w, CAT.chip("h100-sxm"), p, catalog=CAT).text
+    assert ("--overlap-moe-expert-parallel-comm" in text) is flagged
+    assert ("--delay-wgrad-compute" in text) is flagged

@@ -42,7 +42,7 @@ BREAKDOWN_TIME = (
     ("spec_cap", "spec-based cap"),
     ("overlap_slowdown", "compute slowed by hidden comm"),
     ("tp_exposed", "TP/SP comm (exposed)"),
-    ("ep_total", "EP all-to-all"),
+    ("ep_exposed", "EP all-to-all (exposed)"),
     ("cp_exposed", "CP ring (exposed)"),
     ("pp_total", "PP send/recv"),
     ("bubble", "pipeline bubble"),
@@ -93,7 +93,7 @@ def plan_json(r: PlanResult) -> dict[str, Any]:
         "micro_batches": b["micro_batches"],
         "memory_bytes": {k: b[k] for k, _ in BREAKDOWN_MEMORY} | {"total": b["mem_total"]},
         "time_s": {k: b[k] for k, _ in BREAKDOWN_TIME}
-        | {"tp_total": b["tp_total"], "dp_total": b["dp_total"], "cp_total": b["cp_total"]},
+        | {k: b[k] for k in ("tp_total", "dp_total", "cp_total", "ep_total")},
     }
 
 

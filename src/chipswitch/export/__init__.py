@@ -26,6 +26,7 @@ from chipswitch.hardware.spec import Chip
 from chipswitch.parallel.plan import Plan
 from chipswitch.perf import memory
 from chipswitch.perf.efficiency import Efficiency
+from chipswitch.perf.software import load_software
 from chipswitch.perf.workload import Workload
 from chipswitch.planning.search import PlanResult, evaluate_plan, search
 
@@ -140,6 +141,7 @@ def _job(workload: Workload, chip: Chip, n_chips: int, plan: Plan) -> ExportJob:
         global_batch=workload.global_batch,
         seq_len=workload.seq_len,
         precision=workload.precision,
+        ep_overlap=load_software().get(workload.software, chip.vendor).ep_overlap,
     )
 
 

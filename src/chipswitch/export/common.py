@@ -49,6 +49,7 @@ class ExportJob:
     global_batch: int  # sequences per optimizer step
     seq_len: int  # tokens per sequence
     precision: Precision = "bf16"
+    ep_overlap: bool = False  # the stack hides the MoE all-to-all (software.yaml)
 
     @property
     def grad_accumulation(self) -> int:

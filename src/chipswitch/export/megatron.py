@@ -153,6 +153,10 @@ def _parallel_args(job: ExportJob) -> tuple[list[str], list[str]]:
         ]
     elif p.vp > 1:
         a.append(f"--num-layers-per-virtual-pipeline-stage {stages[0]}")
+    if job.ep_overlap and m.moe is not None and p.ep > 1 and (p.pp == 1 or p.vp > 1):
+        # the all-to-all behind another micro-batch, as the engine predicted (Megatron-Core
+        # 0.14+; with pp > 1 only in the interleaved schedule, where the engine assumes it)
+        a += ["--overlap-moe-expert-parallel-comm", "--delay-wgrad-compute"]
     a += [
         f"--context-parallel-size {p.cp}",
         f"--expert-model-parallel-size {p.ep}",

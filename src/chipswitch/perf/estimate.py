@@ -59,6 +59,7 @@ class Breakdown:
     dp_total: Arr
     dp_exposed: Arr
     ep_total: Arr
+    ep_exposed: Arr
     cp_total: Arr
     cp_exposed: Arr
     bubble: Arr
@@ -216,6 +217,21 @@ def _ep_traffic(w: Workload, sys: System, lay: _Layout) -> Arr:
     volume = 2.0 * lay.tokens * d.top_k * d.hidden / rep * sys.eff.moe_load
     a2a = comm.all_to_all(volume, lay.ep, bw, lat)
     return np.asarray(lay.moe_layers * np.where(lay.rc == 2, 6.0, 4.0) * a2a)
+
+
+def _ep_exposed(lay: _Layout, sw: Software, ep_t: Arr, free: Arr) -> Arr:
+    """Per micro-batch, the EP all-to-all left on the critical path. Stacks that overlap it
+    (software.yaml `ep_overlap`) run one micro-batch's all-to-all behind another's compute
+    (the forward of micro-batch i+1 beside the backward of micro-batch i: DeepSeek-V3's
+    DualPipe, arXiv:2412.19437 section 3.2.1; Megatron-Core's
+    `overlap_moe_expert_parallel_comm`), up to `free`, the compute not already hiding TP or
+    CP traffic. The first forward and the last backward of a step have no partner: one
+    micro-batch's worth stays exposed per step. Megatron-Core pairs micro-batches across
+    pipeline stages only in the interleaved schedule (pp > 1 needs vp > 1)."""
+    can = sw.ep_overlap & ((lay.pp == 1) | (lay.vp > 1))
+    beyond = np.maximum(0.0, ep_t - np.maximum(free, 0.0))
+    overlapped = beyond + (ep_t - beyond) / lay.m
+    return np.where(can, overlapped, ep_t)
 
 
 def _cp_ring(w: Workload, sys: System, lay: _Layout, attn: Arr) -> tuple[Arr, Arr]:
@@ -377,9 +393,10 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
     ep_t = _ep_traffic(w, sys, lay)
     cp_t, cp_x = _cp_ring(w, sys, lay, c.attn)
     pp_t = _pp_sends(w, sys, lay, tp_link)
+    ep_x = _ep_exposed(lay, sw, ep_t, c.total - (tp_t - tp_x) - (cp_t - cp_x))
     # traffic hidden behind compute still slows it (shared SMs, HBM, power)
-    contention_mb = sys.eff.overlap_slowdown * ((tp_t - tp_x) + (cp_t - cp_x))
-    device_mb = c.total + overhead + tp_x + ep_t + cp_x + pp_t + contention_mb
+    contention_mb = sys.eff.overlap_slowdown * ((tp_t - tp_x) + (cp_t - cp_x) + (ep_t - ep_x))
+    device_mb = c.total + overhead + tp_x + ep_x + cp_x + pp_t + contention_mb
     host_mb = host_time(
         d, sw, sys.eff.launch_overhead, lay.dense_layers, lay.moe_layers, lay.tp, lay.sp, lay.rc
     )
@@ -387,13 +404,13 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
         host_mb = host_mb + tp_t
     t_mb = np.maximum(device_mb, host_mb)
     bubble = _bubble(lay, device_mb, host_mb, c.head)
-    # compute already hiding the CP ring cannot hide data-parallel traffic as well; time the
-    # device waits on the host can (the collectives run on their own stream)
+    # compute already hiding the CP ring or the EP all-to-all (which shares the NICs) cannot
+    # hide data-parallel traffic as well; time the device waits on the host can (the
+    # collectives run on their own stream)
     host_wait = t_mb - device_mb
-    free_mb = c.total + host_wait - (cp_t - cp_x)
-    bwd_window = np.maximum(
-        0.0, c.fwd * BWD + c.attn * (ATTN_BWD - BWD) + host_wait - (cp_t - cp_x)
-    )
+    busy = (cp_t - cp_x) + (ep_t - ep_x)
+    free_mb = c.total + host_wait - busy
+    bwd_window = np.maximum(0.0, c.fwd * BWD + c.attn * (ATTN_BWD - BWD) + host_wait - busy)
     dp_t, dp_x, params = _data_parallel(w, sys, lay, bwd_window, free_mb)
     opt = compute.optimizer_time(params.sharded(lay.zero >= 1), sys)
     m = lay.m
@@ -424,6 +441,7 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
         dp_total=dp_t,
         dp_exposed=dp_x,
         ep_total=m * ep_t,
+        ep_exposed=m * ep_x,
         cp_total=m * cp_t,
         cp_exposed=m * cp_x,
         bubble=bubble,

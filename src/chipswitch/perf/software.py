@@ -30,6 +30,7 @@ class Software:
     epilogue_fusion: bool
     legacy_attention_kernel: bool = False
     selective_gemm_recompute: float = 0.0
+    ep_overlap: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ def load_software() -> SoftwareTable:
             epilogue_fusion=bool(v["epilogue_fusion"]),
             legacy_attention_kernel=bool(v.get("legacy_attention_kernel", False)),
             selective_gemm_recompute=float(v.get("selective_gemm_recompute", 0.0)),
+            ep_overlap=bool(v.get("ep_overlap", False)),
         )
         for k, v in raw["stacks"].items()
     }

@@ -18,7 +18,7 @@ const TIME_TERMS = [
   ["recompute", "recomputation"], ["layer_overhead", "per-layer overhead"],
   ["host_exposed", "host launch (exposed)"], ["spec_cap", "spec-based cap"],
   ["overlap_slowdown", "compute slowed by hidden comm"],
-  ["tp_exposed", "TP/SP comm (exposed)"], ["ep_total", "EP all-to-all"],
+  ["tp_exposed", "TP/SP comm (exposed)"], ["ep_exposed", "EP all-to-all (exposed)"],
   ["cp_exposed", "CP ring (exposed)"], ["pp_total", "PP send/recv"],
   ["bubble", "pipeline bubble"], ["dp_exposed", "DP/ZeRO comm (exposed)"],
   ["optimizer", "optimizer step"],
