@@ -59,14 +59,16 @@ class Case:
     global_batch: int
     seq: int
     plan: str | None = None  # None: the best plan of the search
+    software: str | None = None  # None: the vendor's reference stack
 
     @property
     def id(self) -> str:
         how = "best" if self.plan is None else "plan"
-        return f"{self.framework}-{self.model}-{self.chips}x{self.chip}-{how}"
+        stack = f"-{self.software}" if self.software else ""
+        return f"{self.framework}-{self.model}-{self.chips}x{self.chip}-{how}{stack}"
 
     def export(self) -> ExportedConfig:
-        w = Workload(CAT.model(self.model), self.global_batch, self.seq)
+        w = Workload(CAT.model(self.model), self.global_batch, self.seq, software=self.software)
         chip = CAT.chip(self.chip)
         if self.plan is None:
             try:
@@ -111,6 +113,16 @@ CASES = [
     ),
     Case("megatron", "mixtral-8x7b", "h100-sxm", 128, 512, 4096),
     Case("megatron", "deepseek-v3", "h100-sxm", 2048, 4096, 4096),
+    Case(
+        "megatron",
+        "mixtral-8x22b",
+        "h100-sxm",
+        64,
+        256,
+        4096,
+        "TP2 PP4 VP2 DP8 EP8 mb1 ZeRO-1 recompute=selective",
+        software="megatron-core-ep-overlap",
+    ),
     Case("torchtitan", "llama3.1-8b", "h100-sxm", 64, 256, 8192),
     Case("torchtitan", "llama3.1-8b", "h100-sxm", 8, 64, 8192, "TP1 DP8 mb1 ZeRO-0 recompute=none"),
     Case(
