@@ -14,7 +14,7 @@ import pytest
 from chipswitch.catalog import DATA_DIR, load_catalog
 from chipswitch.perf.efficiency import Efficiency, load_calibration
 from chipswitch.validation.fit import FitResult, interval_bounds, nested_interval
-from chipswitch.validation.validate import read_rows, validate_rows
+from chipswitch.validation.validate import load_cv, read_rows, validate_rows
 
 PUBLIC = DATA_DIR / "validation" / "public.csv"
 
@@ -145,3 +145,18 @@ def test_vtrain_single_node_iteration_time() -> None:
     e = np.array([r.error for r in rep.results])
     mape = float(np.mean(np.abs(1.0 / (1.0 + e) - 1.0)))
     assert mape <= 0.12
+
+
+HOLDOUT = DATA_DIR / "validation" / "holdout_megatron_bridge.csv"
+
+
+def test_holdout_file_is_modelled_and_never_fitted() -> None:
+    """Every row of the held-out Megatron-Bridge file is predicted (none skipped), and the
+    shipped calibration was fitted without it (an out-of-sample check, docs/validation.md)."""
+    rows = read_rows(HOLDOUT)
+    rep = validate_rows(rows, load_catalog(), load_calibration())
+    assert not rep.skipped, rep.skipped
+    assert len(rep.results) == len(rows) >= 25
+    cal = load_calibration()
+    assert HOLDOUT.name not in cal.meta["data"]
+    assert not {r.id for r in rep.results} & set(load_cv())
