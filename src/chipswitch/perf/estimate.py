@@ -228,7 +228,9 @@ def _ep_exposed(lay: _Layout, sw: Software, ep_t: Arr, free: Arr) -> Arr:
     CP traffic. The first forward and the last backward of a step have no partner: one
     micro-batch's worth stays exposed per step. Megatron-Core pairs micro-batches across
     pipeline stages only in the interleaved schedule (pp > 1 needs vp > 1)."""
-    can = sw.ep_overlap & ((lay.pp == 1) | (lay.vp > 1))
+    if not sw.ep_overlap:
+        return ep_t
+    can = (lay.pp == 1) | (lay.vp > 1)
     beyond = np.maximum(0.0, ep_t - np.maximum(free, 0.0))
     overlapped = beyond + (ep_t - beyond) / lay.m
     return np.where(can, overlapped, ep_t)
