@@ -39,6 +39,7 @@ from chipswitch.perf.efficiency import CALIBRATION_FILE, CV_FILE, Efficiency
 from chipswitch.perf.flops import model_flops_per_token
 from chipswitch.validation.fit import (
     FITTED,
+    MIN_CV_RESIDUALS,
     FitResult,
     fit_result,
     free_parameters,
@@ -163,7 +164,7 @@ class Fitter:
             np.array(wts),
             tuple(srcs),
         )
-        return with_interval(r, r.cv_residuals, r.cv_weights) if len(cv) >= 5 else r
+        return with_interval(r, r.cv_residuals, r.cv_weights) if len(cv) >= MIN_CV_RESIDUALS else r
 
 
 def main() -> int:
@@ -209,7 +210,7 @@ def main() -> int:
         r = fitter.level(cs, "family", "vendor", ven, default_without)
         ven_fits[ven] = (
             r
-            if r.cv_residuals.size >= 5
+            if r.cv_residuals.size >= MIN_CV_RESIDUALS
             else with_interval(r, default.cv_residuals, default.cv_weights)
         )
 
@@ -238,14 +239,16 @@ def main() -> int:
                     fam_cv[fam][0].append(float(x))
                     fam_cv[fam][1].append(float(weights[id(c)]))
                     fam_cv[fam][2].append(c.source)
+    # the families whose own leave-one-source-out residuals can set their interval
+    own = [v for v in fam_cv.values() if len(v[0]) >= MIN_CV_RESIDUALS]
     pooled = FitResult(
         Efficiency(),
         0,
         np.array([]),
-        np.concatenate([np.array(v[0]) for v in fam_cv.values() if len(v[0]) >= 5]),
+        np.concatenate([np.array(v[0]) for v in own]),
         (),
-        np.concatenate([np.array(v[1]) for v in fam_cv.values() if len(v[0]) >= 5]),
-        tuple(x for v in fam_cv.values() if len(v[0]) >= 5 for x in v[2]),
+        np.concatenate([np.array(v[1]) for v in own]),
+        tuple(x for v in own for x in v[2]),
     )
     families: dict[str, object] = {}
     meta_fit: dict[str, object] = {}
@@ -254,7 +257,7 @@ def main() -> int:
         r = FitResult(r.eff, r.n_rows, r.residuals, np.array(xs), r.free, np.array(ws), tuple(ss))
         # a family measured by one source only cannot be cross-validated on its own: it
         # gets the pooled leave-one-source-out residuals of the families that can
-        pool = r if len(xs) >= 5 else pooled
+        pool = r if len(xs) >= MIN_CV_RESIDUALS else pooled
         r = with_interval(r, pool.cv_residuals, pool.cv_weights)
         fam_fits[fam] = r
         chips = [cat.chip(c.chip_id) for c in by_family[fam]]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -167,53 +167,6 @@ def on_bound(eff: Efficiency, names: Sequence[str], rel: float = 1e-3) -> list[s
     return out
 
 
-def cross_validate(
-    cases: Sequence[RowCase],
-    cat: Catalog,
-    base: Efficiency,
-    key: Callable[[RowCase], str],
-    fit_fp8: bool = True,
-    evaluate: Sequence[RowCase] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Residuals of each group predicted by a fit on the other groups (leave-one-group-out),
-    with the source weights of the rows. `evaluate` (default `cases`) are the rows predicted;
-    the fit uses `cases`."""
-    groups = sorted({key(c) for c in cases})
-    if len(groups) < 2:
-        return np.array([]), np.array([])
-    pool = list(evaluate if evaluate is not None else cases)
-    weights = source_weights(pool)
-    out: list[float] = []
-    wts: list[float] = []
-    for g in groups:
-        train = [c for c in cases if key(c) != g]
-        idx = [i for i, c in enumerate(pool) if key(c) == g]
-        eff = fit(train, cat, base, fit_fp8)
-        out.extend(log_residuals([pool[i] for i in idx], cat, eff))
-        wts.extend(weights[i] for i in idx)
-    return np.array(out), np.array(wts)
-
-
-def fit_level(
-    cases: Sequence[RowCase],
-    cat: Catalog,
-    base: Efficiency,
-    key: Callable[[RowCase], str],
-    level: str,
-    name: str,
-    evaluate: Sequence[RowCase] | None = None,
-) -> FitResult:
-    """Fit one level; its interval comes from its own cross-validation when it has at least
-    two groups, else it is set later by `with_interval` from a pooled one."""
-    fit_fp8 = level != "default"
-    eff, names = fit_result(cases, cat, base, fit_fp8)
-    pool = list(evaluate if evaluate is not None else cases)
-    res = log_residuals(pool, cat, eff)
-    cv, w = cross_validate(cases, cat, base, key, fit_fp8, pool)
-    fitted = FitResult(eff.with_(level=level, name=name), len(pool), res, cv, names, w)
-    return with_interval(fitted, cv, w) if cv.size >= 5 else fitted
-
-
 def weighted_quantile(x: np.ndarray, q: Sequence[float], w: np.ndarray | None) -> np.ndarray:
     """Quantiles of `x` with weights `w` (each source weighing the same)."""
     if w is None or w.size != x.size:
@@ -222,6 +175,11 @@ def weighted_quantile(x: np.ndarray, q: Sequence[float], w: np.ndarray | None) -
     xs, ws = x[order], w[order]
     cum = (np.cumsum(ws) - 0.5 * ws) / ws.sum()
     return np.asarray(np.interp(q, cum, xs))
+
+
+#: Cross-validated residuals a level needs to set its own interval; with fewer it takes the
+#: interval of a wider pool (scripts/fit_calibration.py).
+MIN_CV_RESIDUALS = 5
 
 
 def interval_bounds(pool: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float]:
@@ -237,7 +195,9 @@ def with_interval(r: FitResult, pool: np.ndarray, weights: np.ndarray | None = N
     return replace(r, eff=r.eff.with_(interval_log_lo=lo, interval_log_hi=hi))
 
 
-def nested_interval(source: str, *pools: FitResult, min_residuals: int = 5) -> tuple[float, float]:
+def nested_interval(
+    source: str, *pools: FitResult, min_residuals: int = MIN_CV_RESIDUALS
+) -> tuple[float, float]:
     """The 80% interval (log lo, log hi) a level would have had without `source`: the first
     of `pools` keeping `min_residuals` cross-validated residuals of other sources sets it,
     as `with_interval` does for the shipped levels. A held-out source's own residuals must
