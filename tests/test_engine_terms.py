@@ -267,3 +267,22 @@ def test_breakdown_time_terms_add_up_to_the_step(software: str) -> None:
 
     b = _moe(EP_PLAN, software)
     assert sum(b[k] for k, _ in BREAKDOWN_TIME) == pytest.approx(b["step_time"], rel=1e-9)
+
+
+def test_plan_with_the_ep_overlap_stack_as_a_user_runs_it() -> None:
+    """`plan --software megatron-core-ep-overlap --json`: the stack is named and every plan's
+    breakdown has the exposed all-to-all beside the whole of it; the table prints its row."""
+    args = ["plan", "-m", "mixtral-8x22b", "-H", "h100-sxm", "-n", "256", "-b", "512", "-s", "4096"]
+    res = RUN.invoke(app, [*args, "--software", "megatron-core-ep-overlap", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["software"] == "megatron-core-ep-overlap"
+    for p in doc["top"]:
+        t = p["time_s"]
+        assert 0.0 <= t["ep_exposed"] <= t["ep_total"]
+    plain = json.loads(RUN.invoke(app, [*args, "--software", "megatron-core", "--json"]).stdout)
+    assert plain["best"]["time_s"]["ep_exposed"] == pytest.approx(
+        plain["best"]["time_s"]["ep_total"]
+    )
+    table = RUN.invoke(app, [*args, "--software", "megatron-core-ep-overlap"])
+    assert table.exit_code == 0 and "EP all-to-all (exposed)" in table.output
