@@ -147,7 +147,11 @@ def test_vtrain_single_node_iteration_time() -> None:
     assert mape <= 0.12
 
 
-HOLDOUTS = ("holdout_megatron_bridge.csv", "holdout_maxtext_v5p.csv")
+HOLDOUTS = (
+    "holdout_megatron_bridge.csv",
+    "holdout_maxtext_v5p.csv",
+    "holdout_maxtext_tpu_recipes.csv",
+)
 
 
 @pytest.mark.parametrize("name", HOLDOUTS)
