@@ -97,6 +97,16 @@ class ChipFile(StrictModel):
         description="streaming multiprocessors (NVIDIA) or compute units (AMD) that run GEMM "
         "tiles in waves",
     )
+    matrix_unit: Sourced[int] | None = Field(
+        default=None,
+        description="edge of the chip's systolic matrix units (TPU MXU: 128 means 128x128): "
+        "GEMM contraction and output widths are processed in blocks of this many",
+    )
+    megacore: Sourced[int] | None = Field(
+        default=None,
+        description="TensorCores that the runtime drives as one device, each operation split "
+        "across them (TPU v4 and v5p megacore: 2); unset or 1 for a single core per device",
+    )
     on_chip_memory: str | None = None
     note: str | None = None
 

@@ -164,6 +164,12 @@ def _show_rows(chip: Chip, cf: ChipFile | None) -> list[tuple[str, str, str]]:
         rows.append(
             ("NeuronCores per chip", _int(chip.neuroncores_per_chip), "neuroncores_per_chip")
         )
+    if cf is not None and cf.matrix_unit is not None:
+        edge = chip.matrix_unit
+        rows.append(("Matrix unit (systolic)", f"{edge} x {edge}" if edge else DASH, "matrix_unit"))
+    if cf is not None and cf.megacore is not None:
+        cores = cf.megacore.value
+        rows.append(("TensorCores per device (megacore)", _int(cores), "megacore"))
     return rows
 
 

@@ -45,6 +45,8 @@ class Chip:
     unset: tuple[str, ...] = field(default=())
     power_limit_watts: float | None = None  # run below TDP (perf/system.py: sustained clocks)
     compute_units: int | None = None  # SMs / CUs: GEMM waves on some families (perf/compute.py)
+    matrix_unit: int | None = None  # systolic array edge (TPU MXU), perf/compute.py
+    megacore: int = 1  # TensorCores driven as one device (TPU v4/v5p), perf/system.py
 
     def peak(self, precision: Precision) -> float:
         """Dense peak FLOP/s at `precision`; fp16 stands in for bf16 where bf16 is absent (V100)."""
@@ -97,6 +99,9 @@ class Chip:
                 su_bw /= 2.0
         else:
             unset.append("scale_up.bandwidth_gb_per_s")
+        # read before `unset` is frozen below, so that an unset one is listed there
+        power_limit, compute_units = val("power_limit_w", 1.0), ival("compute_units")
+        matrix_unit, megacore = ival("matrix_unit"), ival("megacore")
         return cls(
             id=f.id,
             name=f.name,
@@ -118,8 +123,10 @@ class Chip:
             neuroncores_per_chip=ival("neuroncores_per_chip"),
             sources=tuple(sorted(sources)),
             unset=tuple(unset),
-            power_limit_watts=val("power_limit_w", 1.0),
-            compute_units=ival("compute_units"),
+            power_limit_watts=power_limit,
+            compute_units=compute_units,
+            matrix_unit=matrix_unit,
+            megacore=megacore or 1,
         )
 
 
