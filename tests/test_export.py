@@ -5,6 +5,7 @@ files are in test_export_frameworks.py."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -201,8 +202,23 @@ def test_api_export_matches_the_cli() -> None:
         r = client.post("/api/export", json=req)
         assert r.status_code == 200, r.text
         assert r.json() == json.loads(res.stdout)
+        # without --plan both export the best plan, or both refuse it the same way when
+        # MaxText cannot express it (which depends on the calibration), naming the alternative
+        cli_best = RUN.invoke(
+            cli, ["export", "-f", "maxtext", "-o", "-", *job, "-n", "8", "--json"]
+        )
         best = client.post("/api/export", json={**req, "plan": None})
-        assert best.status_code == 200 and best.json()["content"].startswith("# MaxText")
+        if cli_best.exit_code == 0:
+            assert best.status_code == 200 and best.json() == json.loads(cli_best.stdout)
+            assert best.json()["content"].startswith("# MaxText")
+        else:
+            assert cli_best.exit_code == 2 and best.status_code == 422, best.text
+            detail = best.json()["detail"]
+            alt = re.search(r"#\d+, '([^']+)'", detail)
+            assert alt, detail
+            assert "cannot express" in cli_best.stderr and alt.group(1) in cli_best.stderr
+            named = client.post("/api/export", json={**req, "plan": alt.group(1)})
+            assert named.status_code == 200 and named.json()["content"].startswith("# MaxText")
         bad = client.post("/api/export", json={**req, "plan": "TP2 DP8"})
         assert bad.status_code == 422 and bad.json()["field"] == "plan"
         bad = client.post("/api/export", json={**req, "framework": "torchtitan"})

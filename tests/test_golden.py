@@ -67,8 +67,8 @@ GOLDEN: dict[str, float] = {
     "h100-llama3.1-70b-fp8": 5.68955,
     "h100-mixtral-8x7b-ep": 3.53015,
     "h100-deepseek-v3-ep": 37.9114,
-    "tpu-v5p-llama3.1-70b-fsdp": 14.8701,
-    "tpu-v5e-llama2-7b-fsdp": 0.629741,
+    "tpu-v5p-llama3.1-70b-fsdp": 18.2694,
+    "tpu-v5e-llama2-7b-fsdp": 0.654453,
     "trn1-llama3.1-70b-3d": 255.819,
 }
 

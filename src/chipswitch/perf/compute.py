@@ -16,6 +16,18 @@ whose cuBLAS kernels launch one grid of tiles). On the 144 bf16 GEMMs measured o
 an H200 (benchmarks/results/*/*-profile.json; benchmarks/gemm_quantisation.py) a 128x128-tile
 wave model over 132 SMs fits worse than none (median error 9.5% vs 7.5% on the H100, 8.7% vs
 6.7% on the H200): Hopper's persistent, stream-K-scheduled kernels avoid partial waves.
+
+Systolic arrays (TPU MXUs; catalog `matrix_unit`, the array's edge E): the weight operand
+(k x n) is loaded into the E x E array in blocks and the m rows stream through it (Jouppi et
+al. 2017, "In-Datacenter Performance Analysis of a Tensor Processing Unit", section 2; Google
+Cloud "TPU architecture": "128 x 128 multiply-accumulators in a systolic array"), so a partial
+block of k or n idles its rows or columns while m is not quantised. The attention core is two
+such products per head: Q K^T contracts over the query-key head width and P V produces the
+value head width, so a head narrower than E fills head/E of the array (a 128-wide Llama head
+on TPU v6e's 256 x 256 MXUs runs at half rate; on 128 x 128 MXUs at full rate).
+
+A megacore chip (TPU v4, v5p: two TensorCores driven as one device) keeps the fitted
+`megacore` fraction of its matmul and attention rates (System.split).
 """
 
 from __future__ import annotations
@@ -35,10 +47,26 @@ TILE = 128.0  # output tile edge of the GEMM kernels (cuBLAS/CUTLASS 128x128 CTA
 # 128x128 systolic arrays of TPU MXUs and Trainium PE arrays)
 
 
-def quantisation(m: Arr | float, n: Arr | float, count: float | Arr, units: int | None) -> Arr:
+def block_fill(width: Arr | float, edge: float) -> Arr:
+    """Useful fraction of `width` rounded up to whole blocks of `edge`."""
+    w = np.asarray(width, dtype=np.float64)
+    return np.asarray(w / (np.ceil(w / edge) * edge), dtype=np.float64)
+
+
+def quantisation(
+    m: Arr | float,
+    n: Arr | float,
+    count: float | Arr,
+    units: int | None,
+    k: Arr | float = TILE,
+    systolic: int | None = None,
+) -> Arr:
     """Useful fraction of the tile-slots a GEMM occupies: tile fill, times wave fill when the
     chip's GEMMs run in waves over `units` SMs (None: no waves). `count` GEMMs of one shape
-    share the waves (grouped GEMMs)."""
+    share the waves (grouped GEMMs). On a systolic array of edge `systolic` the weight
+    operand's k x n blocks are what fill (module docstring)."""
+    if systolic:
+        return np.asarray(block_fill(n, systolic) * block_fill(k, systolic), dtype=np.float64)
     tm, tn = np.ceil(np.asarray(m) / TILE), np.ceil(np.asarray(n) / TILE)
     fill = np.asarray(m) * np.asarray(n) / (tm * tn * TILE * TILE)
     if not units:
@@ -53,7 +81,8 @@ def gemm_time(
     """Seconds for `count` GEMMs of shape (m x k) @ (k x n), forward only."""
     peak = sys.peak_fp8 * sys.eff.fp8_matmul if fp8 else sys.peak_bf16 * sys.eff.matmul
     elem = 1.0 if fp8 else BF16
-    flop_t = 2.0 * m * n * k / (peak * quantisation(m, n, count, sys.wave_units))
+    q = quantisation(m, n, count, sys.wave_units, k, sys.chip.matrix_unit)
+    flop_t = 2.0 * m * n * k / (peak * sys.split * q)
     mem_t = elem * (m * k + k * n + m * n) / (sys.hbm_bandwidth * sys.eff.memory)
     t = np.maximum(flop_t, mem_t) + sys.eff.kernel_overhead
     # fp8 casts of the activations are fused into the producing kernels (Transformer Engine's
@@ -114,17 +143,23 @@ def attention_time(
     fraction, plus the score tensor's HBM traffic: write, scale-mask-softmax read and write,
     dropout read, write and mask, read by the second GEMM: 6 16-bit accesses and a 1-byte
     mask per score, b*heads/tp*(s/cp)*s scores.
-    Always 16-bit: fp8 recipes keep attention in bf16.
+    Always 16-bit: fp8 recipes keep attention in bf16. On a systolic array each product runs
+    at its head width's fill of the array (module docstring).
     """
     tokens = micro_batch * seq / cp
+    width = (d.q_width + d.v_width) / tp  # FLOPs at full fill of the array
+    if sys.chip.matrix_unit:
+        e = float(sys.chip.matrix_unit)
+        qk, v = d.q_width / d.heads, d.v_width / d.heads
+        width = (d.q_width / block_fill(qk, e) + d.v_width / block_fill(v, e)) / tp
     if flash:
-        flops = 2.0 * tokens * d.attn_context * (d.q_width + d.v_width) / tp
+        flops = 2.0 * tokens * d.attn_context * width
         rate = sys.peak_bf16 * sys.eff.attention * (sys.legacy_attention if legacy_kernel else 1.0)
-        return np.asarray(flops / rate, dtype=np.float64)
+        return np.asarray(flops / (rate * sys.split), dtype=np.float64)
     ctx = d.attn_context_full
-    flops = 2.0 * tokens * ctx * (d.q_width + d.v_width) / tp
+    flops = 2.0 * tokens * ctx * width
     scores = tokens * ctx * d.heads / tp
-    t = flops / (sys.peak_bf16 * sys.eff.matmul) + memory_bound_time(
+    t = flops / (sys.peak_bf16 * sys.eff.matmul * sys.split) + memory_bound_time(
         (6.0 * BF16 + 1.0) * scores, sys
     )
     return np.asarray(t, dtype=np.float64)

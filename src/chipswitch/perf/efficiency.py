@@ -32,6 +32,11 @@ class Efficiency:
     matmul: fraction of dense peak FLOP/s a large GEMM sustains (roofline compute ceiling).
     attention: fraction of dense peak a fused (flash) attention kernel sustains.
     memory: fraction of HBM bandwidth that elementwise/normalisation kernels sustain.
+    megacore: fraction of the matmul and attention rates kept on a chip whose runtime drives
+        two TensorCores as one device and splits every operation across them (TPU v4 and
+        v5p "megacore", catalog `megacore: 2`): the halves synchronise at each operation's
+        end and share the chip's HBM. 1 = no loss; no effect on single-core chips. Fitted
+        where a level has rows on both kinds of chip (the TPU v4 against the v5e rows).
     fp8_matmul: fraction of the fp8 peak an fp8 GEMM sustains.
     collective_up / collective_out: bus bandwidth as a fraction of the scale-up link
         bandwidth per direction / of the scale-out NIC bandwidth per worker.
@@ -69,6 +74,7 @@ class Efficiency:
     attention: float = 0.45
     memory: float = 0.7
     fp8_matmul: float = 0.6
+    megacore: float = 1.0
     collective_up: float = EFFICIENCY["collective_up"]
     collective_out: float = EFFICIENCY["collective_out"]
     latency_up: float = EFFICIENCY["latency_up"]

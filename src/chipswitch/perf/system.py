@@ -51,6 +51,12 @@ class System:
     legacy_attention: float = 1.0
 
     @property
+    def split(self) -> float:
+        """Fraction of the matmul and attention rates kept when each operation is split over
+        the TensorCores of a megacore chip (Efficiency.megacore); 1 elsewhere."""
+        return self.eff.megacore if self.chip.megacore > 1 else 1.0
+
+    @property
     def workers(self) -> int:
         return self.n_chips * self.workers_per_chip
 

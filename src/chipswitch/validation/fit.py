@@ -42,13 +42,15 @@ FITTED = (
     "fp8_matmul",
     "launch_overhead",
     "layer_overhead",
+    "megacore",
 )
 # Physical ranges: fractions of a peak within (0, 1]; seconds within what a host can
-# plausibly cost (a launch of 200 us, or 5 ms per layer, would be a broken setup).
-LOWER = np.array([0.2, 0.05, 0.1, 0.2, 0.0, 0.0])
-UPPER = np.array([1.0, 1.0, 1.0, 1.0, 200e-6, 5e-3])
+# plausibly cost (a launch of 200 us, or 5 ms per layer, would be a broken setup); a
+# megacore chip keeping less than half its rate would be worse than using one core.
+LOWER = np.array([0.2, 0.05, 0.1, 0.2, 0.0, 0.0, 0.5])
+UPPER = np.array([1.0, 1.0, 1.0, 1.0, 200e-6, 5e-3, 1.0])
 PRIOR_WEIGHT = 0.03
-PRIOR_SCALE = np.array([1.0, 1.0, 1.0, 1.0, 50e-6, 1e-3])  # natural scale of each
+PRIOR_SCALE = np.array([1.0, 1.0, 1.0, 1.0, 50e-6, 1e-3, 1.0])  # natural scale of each
 SOFT_L1_SCALE = 0.1  # residuals beyond ~10% count linearly, not quadratically
 MIN_ROWS = 3
 
@@ -92,6 +94,8 @@ def free_parameters(cases: Sequence[RowCase], fit_fp8: bool = True) -> tuple[str
         "fp8_matmul": sum(c.workload.precision == "fp8" for c in cases) if fit_fp8 else 0,
         "launch_overhead": sum(sw(c).host_launch > 0 for c in cases),  # type: ignore[attr-defined]
         "layer_overhead": sum(sw(c).host_launch == 0 for c in cases),  # type: ignore[attr-defined]
+        # identified only against single-core rows of the same level
+        "megacore": min(sum(c.megacore for c in cases), sum(not c.megacore for c in cases)),
     }
     return tuple(k for k in FITTED if counts[k] >= MIN_ROWS)
 

@@ -79,6 +79,7 @@ class RowCase:
     plans: tuple[Plan, ...]  # candidates (several when recompute is blank)
     measured: float
     software: str | None = None
+    megacore: bool = False  # the chip splits each operation over TensorCores (Efficiency)
 
 
 @dataclass(frozen=True)
@@ -418,6 +419,7 @@ def row_case(row: dict[str, str], cat: Catalog) -> RowCase:
         plans=plans,
         measured=measured,
         software=software,
+        megacore=chip.megacore > 1,
     )
 
 
