@@ -43,8 +43,8 @@ from chipswitch.perf.workload import LayerDims
 Arr = NDArray[Any]  # float arrays; numpy stubs cannot type mixed scalar/array math
 
 BF16 = 2.0  # bytes per element of activations and weights in mixed precision
-TILE = 128.0  # output tile edge of the GEMM kernels (cuBLAS/CUTLASS 128x128 CTA tiles; the
-# 128x128 systolic arrays of TPU MXUs and Trainium PE arrays)
+TILE = 128.0  # output tile edge of the GEMM kernels (cuBLAS/CUTLASS 128x128 CTA tiles; also
+# Trainium's 128x128 PE arrays and any chip whose catalog gives no `matrix_unit`)
 
 
 def block_fill(width: Arr | float, edge: float) -> Arr:

@@ -34,9 +34,10 @@ class Efficiency:
     memory: fraction of HBM bandwidth that elementwise/normalisation kernels sustain.
     megacore: fraction of the matmul and attention rates kept on a chip whose runtime drives
         two TensorCores as one device and splits every operation across them (TPU v4 and
-        v5p "megacore", catalog `megacore: 2`): the halves synchronise at each operation's
-        end and share the chip's HBM. 1 = no loss; no effect on single-core chips. Fitted
-        where a level has rows on both kinds of chip (the TPU v4 against the v5e rows).
+        v5p "megacore", catalog `megacore: 2`). The halves meet at each operation's end and
+        share the chip's HBM, the likely causes; the data give the size of the loss, not its
+        cause. 1 = no loss; no effect on single-core chips. Fitted where a level has rows on
+        both kinds of chip (the TPU v4 against the v5e rows).
     fp8_matmul: fraction of the fp8 peak an fp8 GEMM sustains.
     collective_up / collective_out: bus bandwidth as a fraction of the scale-up link
         bandwidth per direction / of the scale-out NIC bandwidth per worker.

@@ -4,7 +4,9 @@
 A few physically meaningful parameters are fitted per chip family, shared by every row of
 that family: the bf16 and fp8 matmul fractions of peak, the flash-attention fraction, the
 fraction of HBM bandwidth that memory-bound kernels reach, the host's cost per kernel launch
-of eager stacks (perf/host.py) and the fixed time per layer of compiled (XLA, Neuron) ones.
+of eager stacks (perf/host.py), the fixed time per layer of compiled (XLA, Neuron) ones, and
+the rate a megacore chip (TPU v4, v5p) keeps when it splits each operation over two
+TensorCores (identified only against single-core rows of the same level).
 A parameter is fitted only where the family has rows that depend on it (MIN_ROWS of them);
 otherwise it keeps its documented default. Everything else keeps its default.
 
