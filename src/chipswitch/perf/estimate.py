@@ -395,9 +395,11 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
     ep_t = _ep_traffic(w, sys, lay)
     cp_t, cp_x = _cp_ring(w, sys, lay, c.attn)
     pp_t = _pp_sends(w, sys, lay, tp_link)
-    ep_x = _ep_exposed(lay, sw, ep_t, c.total - (tp_t - tp_x) - (cp_t - cp_x))
+    tp_hid, cp_hid = tp_t - tp_x, cp_t - cp_x  # traffic hidden behind compute
+    ep_x = _ep_exposed(lay, sw, ep_t, c.total - tp_hid - cp_hid)
+    ep_hid = ep_t - ep_x
     # traffic hidden behind compute still slows it (shared SMs, HBM, power)
-    contention_mb = sys.eff.overlap_slowdown * ((tp_t - tp_x) + (cp_t - cp_x) + (ep_t - ep_x))
+    contention_mb = sys.eff.overlap_slowdown * (tp_hid + cp_hid + ep_hid)
     device_mb = c.total + overhead + tp_x + ep_x + cp_x + pp_t + contention_mb
     host_mb = host_time(
         d, sw, sys.eff.launch_overhead, lay.dense_layers, lay.moe_layers, lay.tp, lay.sp, lay.rc
@@ -410,7 +412,7 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
     # hide data-parallel traffic as well; time the device waits on the host can (the
     # collectives run on their own stream)
     host_wait = t_mb - device_mb
-    busy = (cp_t - cp_x) + (ep_t - ep_x)
+    busy = cp_hid + ep_hid
     free_mb = c.total + host_wait - busy
     bwd_window = np.maximum(0.0, c.fwd * BWD + c.attn * (ATTN_BWD - BWD) + host_wait - busy)
     dp_t, dp_x, params = _data_parallel(w, sys, lay, bwd_window, free_mb)
@@ -435,7 +437,7 @@ def estimate(w: Workload, sys: System, plans: PlanArrays) -> Breakdown:
         layer_overhead=m * overhead,
         overlap_slowdown=m * contention_mb + contention_dp,
         host_total=m * host_mb,
-        host_exposed=m * (t_mb - device_mb),
+        host_exposed=m * host_wait,
         spec_cap=cap,
         tp_total=m * tp_t,
         tp_exposed=m * tp_x,
