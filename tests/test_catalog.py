@@ -179,6 +179,18 @@ BAD_FILES = {
         chip_data("bad-chip", hbm_capacity_gb={"value": -80, "source": ["my_bench"]}),
         "hbm_capacity_gb",
     ),
+    "matrix unit of zero": (
+        chip_data("bad-chip", matrix_unit={"value": 0, "source": ["my_bench"]}),
+        "matrix_unit",
+    ),
+    "fractional megacore": (
+        chip_data("bad-chip", megacore={"value": 1.5, "source": ["my_bench"]}),
+        "megacore",
+    ),
+    "megacore of zero": (
+        chip_data("bad-chip", megacore={"value": 0, "source": ["my_bench"]}),
+        "megacore",
+    ),
     "unset without note": (
         chip_data("bad-chip", tdp_w={"value": None, "source": []}),
         "tdp_w",

@@ -112,9 +112,10 @@ def assert_refused(args: tuple[str, ...] | list[str], *fragments: str) -> str:
     return errors[0]
 
 
-def _chip_file(tmp: Path, name: str, peak: str) -> Path:
-    """A catalog directory with a copy of the H100 whose dense BF16 peak is `peak`."""
-    text = (DATA_DIR / "chips" / "h100-sxm.yaml").read_text(encoding="utf-8")
+def _chip_file(tmp: Path, name: str, peak: str, extra: str = "") -> Path:
+    """A catalog directory with a copy of the H100 whose dense BF16 peak is `peak`, with the
+    `extra` YAML lines appended."""
+    text = (DATA_DIR / "chips" / "h100-sxm.yaml").read_text(encoding="utf-8") + extra
     for old, new in (
         ("peak_bf16_dense_tflops: {value: 989.4", f"peak_bf16_dense_tflops: {{value: {peak}"),
         ("id: h100-sxm\n", f"id: {name}\n"),
@@ -172,6 +173,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ("peak1e300", "1e300"),
     ):
         f[name] = _chip_file(tmp, name, peak)
+    f["mxu0"] = _chip_file(
+        tmp, "mxu0", "989.4", "matrix_unit: {value: 0, source: [klockwood_h100]}\n"
+    )
     future = tmp / "catalog-future" / "offerings"
     future.mkdir(parents=True)
     text = (DATA_DIR / "offerings" / "aws-p5.yaml").read_text(encoding="utf-8")
@@ -247,6 +251,7 @@ CLI_CASES: list[tuple[str, tuple[str, ...]]] = [
     ("--catalog {peaknan} hardware list", ("peaknan.yaml", "finite")),
     ("--catalog {peakinf} hardware list", ("peakinf.yaml", "finite")),
     ("--catalog {peak1e300} hardware list", ("peak1e300.yaml", "plausible")),
+    ("--catalog {mxu0} hardware list", ("mxu0.yaml", "matrix_unit", "plausible")),
     ("--catalog {future} prices list", ("aws-p5-future.yaml", "future")),
     # counts past what the search takes: no trial division of 2^64, no int64 wrap
     (f"{PLAN_CMD} -n {10**30}", ("chips", f"{MAX_WORKERS:,}")),

@@ -33,6 +33,8 @@ CHIP_RANGES: dict[str, tuple[float, float]] = {
     "chips_per_node": (1, 1_048_576),
     "scale_out_per_node_gbit_per_s": (1e-3, 1e8),
     "neuroncores_per_chip": (1, 1024),
+    "matrix_unit": (1, 4096),  # systolic array edge: 128 or 256 today
+    "megacore": (1, 64),  # TensorCores per device: 1 or 2 today
     "release_year": (1990, 2100),
 }
 
