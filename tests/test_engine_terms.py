@@ -14,13 +14,15 @@ from chipswitch.catalog import DATA_DIR, load_catalog
 from chipswitch.cli.app import app
 from chipswitch.errors import ChipswitchError
 from chipswitch.parallel.plan import Plan, PlanArrays
+from chipswitch.perf.compute import attention_time, quantisation
 from chipswitch.perf.efficiency import load_calibration
 from chipswitch.perf.estimate import estimate
 from chipswitch.perf.software import load_software, software_names
 from chipswitch.perf.system import build_system
-from chipswitch.perf.workload import Workload
+from chipswitch.perf.workload import LayerDims, Workload
 from chipswitch.planning import search as search_mod
 from chipswitch.planning.search import mfu_limit, search
+from chipswitch.validation.fit import free_parameters
 from chipswitch.validation.validate import read_rows, row_case
 
 CAT = load_catalog()
@@ -284,13 +286,10 @@ def test_plan_with_the_ep_overlap_stack_as_a_user_runs_it() -> None:
 
 # --- systolic matrix units and megacore (catalog `matrix_unit`, `megacore`) ----------------
 def _attn(model_id: str, chip: str, **shape: int) -> float:
-    from chipswitch.perf import compute
-    from chipswitch.perf.workload import LayerDims
-
     m = CAT.model(model_id).model_copy(update=shape)
     sys = build_system(CAT.chip(chip), 256, peers=CAT.chips.values())
-    t = compute.attention_time(LayerDims.of(m, 8192), np.array([1.0]), 8192.0,
-                               np.array([1.0]), np.array([1.0]), sys)  # fmt: skip
+    t = attention_time(LayerDims.of(m, 8192), np.array([1.0]), 8192.0,
+                       np.array([1.0]), np.array([1.0]), sys)  # fmt: skip
     return float(t[0])
 
 
@@ -316,8 +315,6 @@ def test_head_narrower_than_the_systolic_array_runs_at_its_fill() -> None:
 
 
 def test_systolic_quantisation_blocks_the_weight_operand_not_the_rows() -> None:
-    from chipswitch.perf.compute import quantisation
-
     # k x n blocks of the array fill; the streamed rows m do not quantise
     assert float(quantisation(8, 4096, 1, None, 4096, systolic=256)) == pytest.approx(1.0)
     assert float(quantisation(8192, 128, 1, None, 4096, systolic=256)) == pytest.approx(0.5)
@@ -338,3 +335,17 @@ def test_megacore_keeps_its_fraction_of_the_compute_rate(chip: str, split: bool)
         # (the fixed launch cost per GEMM does not scale)
         assert ratio == pytest.approx(1 / 0.8 if split else 1.0, rel=1e-3), term
     assert float(low.compute_memory_bound[0]) == pytest.approx(float(one.compute_memory_bound[0]))
+
+
+def test_megacore_is_fitted_only_against_single_core_rows_of_the_same_level() -> None:
+    rows = [r for r in read_rows(DATA_DIR / "validation" / "public.csv") if "tpu" in r["id"]]
+    cases = [row_case(r, CAT) for r in rows]
+    v4 = [c for c in cases if c.chip_id == "tpu-v4"]
+    v5e = [c for c in cases if c.chip_id == "tpu-v5e"]
+    assert len(v4) >= 3 and len(v5e) >= 3 and all(c.megacore for c in v4)
+    assert not any(c.megacore for c in v5e)
+    assert "megacore" in free_parameters(v4 + v5e)
+    # megacore rows alone: the split is confounded with the matmul fraction
+    assert "megacore" not in free_parameters(v4)
+    assert "megacore" not in free_parameters(v5e)  # nothing to split
+    assert "megacore" not in free_parameters(v5e + v4[:2])  # fewer than MIN_ROWS
