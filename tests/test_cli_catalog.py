@@ -151,6 +151,17 @@ def test_hardware_show_table() -> None:
     assert "TPU v4" in result.stdout
     assert "GiB" in result.stdout
     assert "—" in result.stdout  # unset TDP
+    assert re.search(r"Matrix unit \(systolic\)\s+128 x 128", result.stdout)
+    assert re.search(r"TensorCores per device \(megacore\)\s+2\s", result.stdout)
+
+
+def test_hardware_show_gives_matrix_unit_and_megacore() -> None:
+    v5p, v6e, tpu7x = (run_json("hardware", "show", c) for c in ("tpu-v5p", "tpu-v6e", "tpu7x"))
+    assert (v5p["matrix_unit"], v5p["megacore"]) == (128, 2)
+    assert (v6e["matrix_unit"], v6e["megacore"]) == (256, 1)
+    assert tpu7x["matrix_unit"] is None and {"matrix_unit", "megacore"} <= set(tpu7x["unset"])
+    assert tpu7x["provenance"]["megacore"]["note"]  # why it is unset
+    assert run_json("hardware", "show", "h100-sxm")["matrix_unit"] is None
 
 
 def test_unknown_chip_is_one_line_with_suggestions() -> None:

@@ -384,6 +384,8 @@ def chip_record(chip: Chip) -> dict[str, Any]:
         "chips_per_node": chip.chips_per_node,
         "scale_out_bandwidth_per_node": chip.scale_out_bandwidth_per_node,
         "neuroncores_per_chip": chip.neuroncores_per_chip,
+        "matrix_unit": chip.matrix_unit,  # systolic array edge (TPU MXU); None: not systolic
+        "megacore": chip.megacore,  # TensorCores driven as one device (1: a single core)
         "tdp_watts": chip.tdp_watts,
         "sources": list(chip.sources),
         "unset": list(chip.unset),
